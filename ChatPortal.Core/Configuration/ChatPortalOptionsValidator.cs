@@ -1,0 +1,68 @@
+using System.ComponentModel.DataAnnotations;
+using Microsoft.Extensions.Options;
+
+namespace ChatPortal.Core.Configuration;
+
+/// <summary>
+/// Validates the whole section, nested objects included, and names each bad key the way an
+/// operator writes it (<c>ChatPortal:Model:Simulated:TokensPerSecond</c>).
+/// </summary>
+public sealed class ChatPortalOptionsValidator : IValidateOptions<ChatPortalOptions>
+{
+    public ValidateOptionsResult Validate(string? name, ChatPortalOptions options)
+    {
+        var failures = new List<string>();
+        const string root = ChatPortalOptions.SectionName;
+
+        Annotations(options.Model.Simulated, $"{root}:Model:Simulated", failures);
+        Annotations(options.Limits, $"{root}:Limits", failures);
+
+        if (string.IsNullOrWhiteSpace(options.KeyPrefix) || options.KeyPrefix.Length > 32 || options.KeyPrefix.Any(char.IsWhiteSpace))
+        {
+            failures.Add($"{root}:KeyPrefix must be 1-32 characters without spaces (got '{options.KeyPrefix}').");
+        }
+
+        if (options.NodeId is { } nodeId && (nodeId.Length is 0 or > 64 || nodeId.Any(c => char.IsWhiteSpace(c) || c is '{' or '}')))
+        {
+            failures.Add($"{root}:NodeId must be 1-64 characters without spaces or braces (got '{nodeId}').");
+        }
+
+        if (options.Model.Provider == ModelProvider.OpenAI)
+        {
+            if (!Uri.TryCreate(options.Model.OpenAI.Endpoint, UriKind.Absolute, out var endpoint) || endpoint.Scheme is not ("http" or "https"))
+            {
+                failures.Add($"{root}:Model:OpenAI:Endpoint must be an absolute http(s) URL when {root}:Model:Provider is OpenAI.");
+            }
+
+            if (string.IsNullOrWhiteSpace(options.Model.OpenAI.ModelId))
+            {
+                failures.Add($"{root}:Model:OpenAI:ModelId is required when {root}:Model:Provider is OpenAI.");
+            }
+        }
+
+        if (string.IsNullOrWhiteSpace(options.Admin.Username))
+        {
+            failures.Add($"{root}:Admin:Username must not be empty.");
+        }
+
+        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+
+    private static void Annotations(object target, string path, List<string> failures)
+    {
+        var results = new List<ValidationResult>();
+        if (Validator.TryValidateObject(target, new ValidationContext(target), results, validateAllProperties: true))
+        {
+            return;
+        }
+
+        foreach (var result in results)
+        {
+            foreach (var member in result.MemberNames)
+            {
+                var value = target.GetType().GetProperty(member)?.GetValue(target);
+                failures.Add($"{path}:{member} is invalid ({value}): {result.ErrorMessage}");
+            }
+        }
+    }
+}

@@ -1,0 +1,46 @@
+using ChatPortal.Core.Configuration;
+using ChatPortal.Core.Conversations;
+using ChatPortal.Core.Coordination;
+using ChatPortal.Core.Generation;
+using ChatPortal.Core.Telemetry;
+using Microsoft.Extensions.AI;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+
+namespace ChatPortal.Core;
+
+public static class CoreServiceCollectionExtensions
+{
+    /// <summary>
+    /// Options (validated at start), the generation engine, the model client and the in-memory state of
+    /// the embedded default. Redis mode replaces the store and coordinator (see <c>AddChatPortalRedis</c>).
+    /// </summary>
+    public static IServiceCollection AddChatPortalCore(this IServiceCollection services, Func<IServiceProvider, string> nodeId)
+    {
+        services.AddOptions<ChatPortalOptions>()
+            .BindConfiguration(ChatPortalOptions.SectionName)
+            .ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ChatPortalOptions>, ChatPortalOptionsValidator>());
+
+        services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton(sp => new NodeIdentity(nodeId(sp)));
+        services.TryAddSingleton<LocalTaskRegistry>();
+        services.TryAddSingleton<TaskLifecycleEvents>();
+        services.TryAddSingleton<CoordinationHealth>();
+        services.TryAddSingleton<ChatPortalMetrics>();
+        services.TryAddSingleton<IConversationStore, InMemoryConversationStore>();
+        services.TryAddSingleton<ITaskCoordinator, InMemoryTaskCoordinator>();
+        services.TryAddSingleton<GenerationEngine>();
+
+        services.AddChatClient(sp => sp.GetRequiredService<IOptions<ChatPortalOptions>>().Value.Model.Provider switch
+            {
+                ModelProvider.Simulated => ActivatorUtilities.CreateInstance<SimulatedChatClient>(sp),
+                var other => throw new InvalidOperationException($"ChatPortal:Model:Provider '{other}' is not available in this build."),
+            })
+            .UseOpenTelemetry(sourceName: ChatPortalMetrics.Name)
+            .UseLogging();
+
+        return services;
+    }
+}

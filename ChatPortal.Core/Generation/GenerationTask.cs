@@ -1,0 +1,209 @@
+using System.Diagnostics;
+using System.Text;
+using System.Threading.Channels;
+
+namespace ChatPortal.Core.Generation;
+
+public enum GenerationStatus
+{
+    Running,
+    Completed,
+    Cancelled,
+    Failed,
+}
+
+/// <summary>What every node may know of a task: who owns it, whose it is, since when.</summary>
+public sealed record TaskInfo(string TaskId, string ConversationId, string UserId, string Node, DateTimeOffset StartedAt);
+
+/// <summary>One event of a task's stream: text, then exactly one end.</summary>
+public abstract record TaskStreamEvent;
+
+public sealed record TaskDelta(string Text) : TaskStreamEvent;
+
+public sealed record TaskEnded(GenerationStatus Status, string? Reason) : TaskStreamEvent;
+
+/// <summary>
+/// One answer being generated on this node. It belongs to the node, not to the page or request that
+/// started it: closing a tab does not stop it. It ends in exactly one final state.
+/// </summary>
+public sealed class GenerationTask : IDisposable
+{
+    private readonly CancellationTokenSource _cts = new();
+    private readonly StringBuilder _text = new();
+    private readonly List<Channel<TaskStreamEvent>> _followers = [];
+    private readonly TaskCompletionSource<TaskEnded> _ended = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly Lock _gate = new();
+    private long _cancelRequestedAt;
+
+    public GenerationTask(TaskInfo info) => Info = info;
+
+    public TaskInfo Info { get; }
+
+    public string Id => Info.TaskId;
+
+    public CancellationToken Token => _cts.Token;
+
+    public GenerationStatus Status { get; private set; } = GenerationStatus.Running;
+
+    public string? FailureReason { get; private set; }
+
+    public int Tokens { get; private set; }
+
+    public bool CancelRequested => _cts.IsCancellationRequested;
+
+    /// <summary>Completes with the final state once the answer is stored and the task is released.</summary>
+    public Task<TaskEnded> Completion => _ended.Task;
+
+    /// <summary>Time from the cancel request to the end of the task, once both happened.</summary>
+    public TimeSpan? CancelLatency { get; private set; }
+
+    public string Text
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _text.ToString();
+            }
+        }
+    }
+
+    /// <summary>
+    /// Trips the task's token (linked into the model call). Works from the moment the task exists, before
+    /// the first token too. Returns false when the task had already ended.
+    /// </summary>
+    public bool RequestCancel()
+    {
+        lock (_gate)
+        {
+            if (Status != GenerationStatus.Running)
+            {
+                return false;
+            }
+
+            if (_cancelRequestedAt == 0)
+            {
+                _cancelRequestedAt = Stopwatch.GetTimestamp();
+            }
+        }
+
+        _cts.Cancel();
+        return true;
+    }
+
+    /// <summary>The text so far, then every later event, then the end. Safe to call at any time.</summary>
+    public async IAsyncEnumerable<TaskStreamEvent> FollowAsync([System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        var channel = Channel.CreateUnbounded<TaskStreamEvent>(new UnboundedChannelOptions { SingleReader = true });
+        string snapshot;
+        TaskEnded? ended = null;
+        lock (_gate)
+        {
+            snapshot = _text.ToString();
+            if (Status == GenerationStatus.Running)
+            {
+                _followers.Add(channel);
+            }
+            else
+            {
+                ended = new TaskEnded(Status, FailureReason);
+            }
+        }
+
+        try
+        {
+            if (snapshot.Length > 0)
+            {
+                yield return new TaskDelta(snapshot);
+            }
+
+            if (ended is not null)
+            {
+                yield return ended;
+                yield break;
+            }
+
+            await foreach (var item in channel.Reader.ReadAllAsync(cancellationToken).ConfigureAwait(false))
+            {
+                yield return item;
+                if (item is TaskEnded)
+                {
+                    yield break;
+                }
+            }
+        }
+        finally
+        {
+            lock (_gate)
+            {
+                _followers.Remove(channel);
+            }
+        }
+    }
+
+    /// <summary>Number of local followers (pages, SSE responses, remote followers bridged in).</summary>
+    public int FollowerCount
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _followers.Count;
+            }
+        }
+    }
+
+    internal void Append(string delta)
+    {
+        lock (_gate)
+        {
+            _text.Append(delta);
+            Tokens++;
+            foreach (var follower in _followers)
+            {
+                follower.Writer.TryWrite(new TaskDelta(delta));
+            }
+        }
+    }
+
+    /// <summary>Sets the final state once. Followers see the end only after <see cref="Complete"/>.</summary>
+    internal TaskEnded End(GenerationStatus status, string? reason)
+    {
+        lock (_gate)
+        {
+            if (Status == GenerationStatus.Running)
+            {
+                Status = status;
+                FailureReason = reason;
+                if (_cancelRequestedAt != 0)
+                {
+                    CancelLatency = Stopwatch.GetElapsedTime(_cancelRequestedAt);
+                }
+            }
+
+            return new TaskEnded(Status, FailureReason);
+        }
+    }
+
+    /// <summary>Tells followers and waiters that the task is over (the answer is stored by now).</summary>
+    internal void Complete()
+    {
+        TaskEnded ended;
+        Channel<TaskStreamEvent>[] followers;
+        lock (_gate)
+        {
+            ended = new TaskEnded(Status, FailureReason);
+            followers = [.. _followers];
+        }
+
+        foreach (var follower in followers)
+        {
+            follower.Writer.TryWrite(ended);
+            follower.Writer.TryComplete();
+        }
+
+        _ended.TrySetResult(ended);
+    }
+
+    public void Dispose() => _cts.Dispose();
+}

@@ -1,0 +1,155 @@
+using System.Text.Json;
+using ChatPortal.Core.Configuration;
+using ChatPortal.Core.Conversations;
+using ChatPortal.Core.Coordination;
+using ChatPortal.Core.Generation;
+using ChatPortal.Hosting;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Extensions.Options;
+
+namespace ChatPortal.Api;
+
+/// <summary><c>/api/conversations</c>: the caller's conversations, their history, and sending a message.</summary>
+public static class ConversationEndpoints
+{
+    public static IEndpointRouteBuilder MapConversationEndpoints(this IEndpointRouteBuilder app)
+    {
+        var group = app.MapGroup("/api/conversations").WithTags("Conversations");
+        group.MapPost("/", CreateAsync);
+        group.MapGet("/", ListAsync);
+        group.MapGet("/{id}", GetAsync);
+        group.MapDelete("/{id}/messages", ClearAsync);
+        group.MapPost("/{id}/messages", SendAsync).RequireRateLimiting(WebApplicationBuilderExtensions.MessagesRateLimit);
+        return app;
+    }
+
+    private static async Task<Created<CreatedConversation>> CreateAsync(HttpContext context, IConversationStore store)
+    {
+        var conversation = await store.CreateAsync(ApiUser.Id(context), context.RequestAborted);
+        return TypedResults.Created($"/api/conversations/{conversation.Id}", new CreatedConversation(conversation.Id));
+    }
+
+    private static async Task<Ok<ConversationListItem[]>> ListAsync(HttpContext context, IConversationStore store)
+    {
+        var list = await store.ListAsync(ApiUser.Id(context), context.RequestAborted);
+        return TypedResults.Ok(list.Select(c => new ConversationListItem(c.Id, c.Title, c.UpdatedAt)).ToArray());
+    }
+
+    private static async Task<IResult> GetAsync(string id, HttpContext context, IConversationStore store, ITaskCoordinator coordinator, LocalTaskRegistry localTasks)
+    {
+        var conversation = await store.GetAsync(ApiUser.Id(context), id, context.RequestAborted);
+        if (conversation is null)
+        {
+            return ApiUser.NotFound("The conversation");
+        }
+
+        var messages = conversation.Messages.Select(m => m.ToDto()).ToList();
+        var running = await coordinator.FindRunningInConversationAsync(id, context.RequestAborted);
+        if (running is not null)
+        {
+            // The answer being written shows as a streaming message with the text this node can see.
+            var text = localTasks.Find(running.TaskId)?.Text ?? "";
+            messages.Add(new MessageDto(running.TaskId, "assistant", text, "streaming"));
+        }
+
+        return TypedResults.Ok(new ConversationDto(
+            conversation.Id,
+            conversation.Title,
+            messages,
+            running is null ? null : new ActiveTaskDto(running.TaskId, running.Node)));
+    }
+
+    private static async Task<IResult> ClearAsync(string id, HttpContext context, IConversationStore store, ITaskCoordinator coordinator)
+    {
+        var userId = ApiUser.Id(context);
+        if (await store.GetAsync(userId, id, context.RequestAborted) is null)
+        {
+            return ApiUser.NotFound("The conversation");
+        }
+
+        if (await coordinator.FindRunningInConversationAsync(id, context.RequestAborted) is not null)
+        {
+            return TypedResults.Problem(
+                detail: "An answer is being generated in this conversation; stop it or wait for it before clearing the history.",
+                statusCode: StatusCodes.Status409Conflict,
+                title: "Generation running");
+        }
+
+        await store.ClearAsync(userId, id, context.RequestAborted);
+        return TypedResults.NoContent();
+    }
+
+    private static async Task<IResult> SendAsync(string id, HttpContext context, GenerationEngine engine, IOptions<ChatPortalOptions> options)
+    {
+        var maxChars = options.Value.Limits.MaxMessageChars;
+        var (text, problem) = await ReadTextAsync(context.Request, maxChars, context.RequestAborted);
+        if (problem is not null)
+        {
+            return problem;
+        }
+
+        var result = await engine.StartAsync(ApiUser.Id(context), id, text, context.RequestAborted);
+        return result.Outcome switch
+        {
+            StartOutcome.Started => new TaskStreamResult(result.Task!.Info, engine, announce: true),
+            StartOutcome.AlreadyRunning => TypedResults.Problem(
+                detail: $"An answer is already being generated in this conversation (task {result.RunningTask?.TaskId} on {result.RunningTask?.Node}).",
+                statusCode: StatusCodes.Status409Conflict,
+                title: "Generation running"),
+            _ => ApiUser.NotFound("The conversation"),
+        };
+    }
+
+    /// <summary>Reads <c>{"text": "..."}</c>; a bad body is a 400 or 413 problem, never a 500.</summary>
+    internal static async Task<(string Text, IResult? Problem)> ReadTextAsync(HttpRequest request, int maxChars, CancellationToken cancellationToken)
+    {
+        // JSON escapes can take up to 6 bytes per character; anything bigger is too long whatever it holds.
+        var maxBytes = (long)maxChars * 6 + 1024;
+        if (request.ContentLength > maxBytes)
+        {
+            return ("", TooLong(maxChars));
+        }
+
+        JsonDocument document;
+        try
+        {
+            using var limited = new LimitedStream(request.Body, maxBytes);
+            document = await JsonDocument.ParseAsync(limited, cancellationToken: cancellationToken);
+        }
+        catch (LimitedStream.TooLargeException)
+        {
+            return ("", TooLong(maxChars));
+        }
+        catch (JsonException)
+        {
+            return ("", BadRequest("The body must be JSON like {\"text\": \"your message\"}."));
+        }
+
+        using (document)
+        {
+            if (document.RootElement.ValueKind != JsonValueKind.Object
+                || !document.RootElement.TryGetProperty("text", out var element)
+                || element.ValueKind != JsonValueKind.String)
+            {
+                return ("", BadRequest("The body must be a JSON object with a string property \"text\"."));
+            }
+
+            var text = element.GetString() ?? "";
+            if (string.IsNullOrWhiteSpace(text))
+            {
+                return ("", BadRequest("The message is empty."));
+            }
+
+            return text.Length > maxChars ? ("", TooLong(maxChars)) : (text, null);
+        }
+    }
+
+    private static IResult BadRequest(string detail) =>
+        TypedResults.Problem(detail: detail, statusCode: StatusCodes.Status400BadRequest, title: "Invalid message");
+
+    private static IResult TooLong(int maxChars) =>
+        TypedResults.Problem(
+            detail: $"The message is longer than {maxChars} characters.",
+            statusCode: StatusCodes.Status413PayloadTooLarge,
+            title: "Message too long");
+}

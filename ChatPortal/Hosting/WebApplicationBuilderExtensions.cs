@@ -1,0 +1,148 @@
+using System.Threading.RateLimiting;
+using ChatPortal.Core;
+using ChatPortal.Core.Configuration;
+using ChatPortal.Core.Telemetry;
+using ChatPortal.Identity;
+using ChatPortal.Rendering;
+using Microsoft.AspNetCore.Authentication.Cookies;
+using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Options;
+using MudBlazor.Services;
+using OpenTelemetry;
+using OpenTelemetry.Metrics;
+using OpenTelemetry.Trace;
+
+namespace ChatPortal.Hosting;
+
+public static class WebApplicationBuilderExtensions
+{
+    public const string MessagesRateLimit = "messages";
+
+    /// <summary>Domain, engine and coordination (Core), with this node's name.</summary>
+    public static IHostApplicationBuilder AddChatPortalCore(this IHostApplicationBuilder builder)
+    {
+        builder.Services.AddChatPortalCore(NodeIdResolver.Resolve);
+        builder.Services.AddSingleton<IValidateOptions<ChatPortalOptions>, HostingOptionsValidator>();
+        builder.Services.AddHostedService<GenerationShutdown>();
+        return builder;
+    }
+
+    /// <summary>Blazor, MudBlazor, identity, problem details, rate limiting and health checks.</summary>
+    public static IHostApplicationBuilder AddChatPortalWeb(this IHostApplicationBuilder builder)
+    {
+        var services = builder.Services;
+        services.AddRazorComponents().AddInteractiveServerComponents();
+        services.AddMudServices();
+        services.AddSingleton<MarkdownRenderer>();
+        services.AddProblemDetails();
+
+        services.AddAuthentication(UserIdentity.Scheme)
+            .AddCookie(UserIdentity.Scheme, options =>
+            {
+                options.Cookie.Name = UserIdentity.CookieName;
+                options.Cookie.HttpOnly = true;
+                options.Cookie.SameSite = SameSiteMode.Lax;
+                options.Cookie.SecurePolicy = CookieSecurePolicy.SameAsRequest;
+                options.ExpireTimeSpan = TimeSpan.FromDays(365);
+                options.SlidingExpiration = true;
+                options.LoginPath = "/login";
+                options.AccessDeniedPath = "/login";
+                options.Events.OnRedirectToLogin = context => ApiAwareRedirect(context, StatusCodes.Status401Unauthorized);
+                options.Events.OnRedirectToAccessDenied = context => ApiAwareRedirect(context, StatusCodes.Status403Forbidden);
+            });
+        services.AddAuthorization();
+        services.AddCascadingAuthenticationState();
+
+        services.AddRateLimiter(options =>
+        {
+            options.RejectionStatusCode = StatusCodes.Status429TooManyRequests;
+            options.OnRejected = async (context, cancellationToken) =>
+            {
+                if (context.Lease.TryGetMetadata(MetadataName.RetryAfter, out var retryAfter))
+                {
+                    context.HttpContext.Response.Headers.RetryAfter = ((int)Math.Ceiling(retryAfter.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
+                }
+
+                await Results.Problem(
+                        detail: "Too many messages: wait a moment before sending another.",
+                        statusCode: StatusCodes.Status429TooManyRequests,
+                        title: "Rate limited")
+                    .ExecuteAsync(context.HttpContext);
+            };
+            options.AddPolicy(MessagesRateLimit, context =>
+            {
+                var limits = context.RequestServices.GetRequiredService<IOptions<ChatPortalOptions>>().Value.Limits;
+                return RateLimitPartition.GetFixedWindowLimiter(
+                    context.User.GetUserId() ?? context.Connection.RemoteIpAddress?.ToString() ?? "anonymous",
+                    _ => new FixedWindowRateLimiterOptions
+                    {
+                        PermitLimit = limits.MessagesPerMinute,
+                        Window = TimeSpan.FromMinutes(1),
+                        QueueLimit = 0,
+                    });
+            });
+        });
+
+        services.AddHealthChecks();
+        return builder;
+    }
+
+    /// <summary>Meter "ChatPortal" and ASP.NET Core metrics to Prometheus at /metrics; OTLP when its endpoint is set.</summary>
+    public static IHostApplicationBuilder AddChatPortalTelemetry(this IHostApplicationBuilder builder)
+    {
+        var otel = builder.Services.AddOpenTelemetry()
+            .WithMetrics(metrics => metrics
+                .AddMeter(ChatPortalMetrics.Name)
+                .AddAspNetCoreInstrumentation()
+                .AddRuntimeInstrumentation()
+                .AddPrometheusExporter())
+            .WithTracing(tracing => tracing
+                .AddSource(ChatPortalMetrics.Name)
+                .AddAspNetCoreInstrumentation());
+
+        if (!string.IsNullOrWhiteSpace(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]))
+        {
+            otel.UseOtlpExporter();
+        }
+
+        return builder;
+    }
+
+    public static WebApplication UseChatPortalPipeline(this WebApplication app)
+    {
+        app.UseExceptionHandler();
+        app.UseWhen(
+            context => context.Request.Path.StartsWithSegments("/api"),
+            api => api.UseStatusCodePages());
+        app.UseWhen(
+            context => !context.Request.Path.StartsWithSegments("/api"),
+            pages => pages.UseStatusCodePagesWithReExecute("/not-found", createScopeForStatusCodePages: true));
+
+        app.UseAuthentication();
+        app.UseUserIdentity();
+        app.UseAuthorization();
+        app.UseRateLimiter();
+        app.UseAntiforgery();
+        return app;
+    }
+
+    public static WebApplication MapChatPortalHealth(this WebApplication app)
+    {
+        app.MapHealthChecks("/healthz", new HealthCheckOptions { Predicate = _ => false });
+        app.MapHealthChecks("/readyz", new HealthCheckOptions { ResponseWriter = HealthResponse.WriteAsync });
+        app.MapPrometheusScrapingEndpoint("/metrics");
+        return app;
+    }
+
+    private static Task ApiAwareRedirect(Microsoft.AspNetCore.Authentication.RedirectContext<CookieAuthenticationOptions> context, int apiStatus)
+    {
+        if (context.Request.Path.StartsWithSegments("/api"))
+        {
+            context.Response.StatusCode = apiStatus;
+            return Task.CompletedTask;
+        }
+
+        context.Response.Redirect(context.RedirectUri);
+        return Task.CompletedTask;
+    }
+}

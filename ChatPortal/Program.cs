@@ -1,0 +1,25 @@
+using ChatPortal.Api;
+using ChatPortal.Components;
+using ChatPortal.Hosting;
+
+var builder = WebApplication.CreateBuilder(args);
+
+builder.AddChatPortalCore();
+builder.AddChatPortalWeb();
+builder.AddChatPortalTelemetry();
+
+var app = builder.Build();
+
+app.UseChatPortalPipeline();
+
+app.MapChatPortalHealth();
+app.MapConversationEndpoints();
+app.MapTaskEndpoints();
+app.MapStaticAssets();
+app.MapRazorComponents<App>()
+    .AddInteractiveServerRenderMode();
+
+app.Run();
+
+/// <summary>Entry point, visible to WebApplicationFactory in the tests.</summary>
+public partial class Program;

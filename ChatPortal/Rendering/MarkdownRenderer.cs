@@ -1,0 +1,80 @@
+using Markdig;
+using Markdig.Renderers;
+using Markdig.Syntax;
+using Markdig.Syntax.Inlines;
+using Microsoft.AspNetCore.Components;
+
+namespace ChatPortal.Rendering;
+
+/// <summary>
+/// Markdown to HTML for user and model text. Raw HTML is escaped, not rendered, and link or image targets
+/// with a scheme other than http, https or mailto are dropped: neither side of a chat can inject script.
+/// </summary>
+public sealed class MarkdownRenderer
+{
+    private static readonly string[] SafeSchemes = ["http", "https", "mailto"];
+
+    private readonly MarkdownPipeline _pipeline = new MarkdownPipelineBuilder()
+        .DisableHtml()
+        .UseEmphasisExtras()
+        .UsePipeTables()
+        .UseTaskLists()
+        .UseAutoLinks()
+        .Build();
+
+    public MarkupString ToMarkup(string markdown) => new(ToHtml(markdown));
+
+    public string ToHtml(string markdown)
+    {
+        var document = Markdown.Parse(markdown ?? "", _pipeline);
+        foreach (var link in document.Descendants<LinkInline>())
+        {
+            if (!IsSafe(link.Url))
+            {
+                link.Url = "#";
+            }
+
+            link.Title = null;
+        }
+
+        foreach (var autolink in document.Descendants<AutolinkInline>())
+        {
+            if (!autolink.IsEmail && !IsSafe(autolink.Url))
+            {
+                autolink.Url = "#";
+            }
+        }
+
+        using var writer = new StringWriter();
+        var renderer = new HtmlRenderer(writer);
+        _pipeline.Setup(renderer);
+        renderer.Render(document);
+        writer.Flush();
+        return writer.ToString();
+    }
+
+    internal static bool IsSafe(string? url)
+    {
+        if (string.IsNullOrWhiteSpace(url))
+        {
+            return true;
+        }
+
+        // Browsers ignore control characters and whitespace inside a scheme ("java\tscript:").
+        var compact = new string(url.Where(c => !char.IsControl(c) && !char.IsWhiteSpace(c)).ToArray());
+        var colon = compact.IndexOf(':');
+        if (colon < 0)
+        {
+            return true;
+        }
+
+        var slash = compact.IndexOfAny(['/', '?', '#']);
+        if (slash >= 0 && slash < colon)
+        {
+            return true; // a relative path with a colon later on
+        }
+
+        var scheme = compact[..colon];
+        return SafeSchemes.Contains(scheme, StringComparer.OrdinalIgnoreCase);
+    }
+}
