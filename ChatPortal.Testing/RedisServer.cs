@@ -1,0 +1,126 @@
+using System.Diagnostics;
+using StackExchange.Redis;
+
+namespace ChatPortal.Testing;
+
+/// <summary>
+/// A real redis-server on a free loopback port, without persistence. Can be killed and restarted on the
+/// same port to test outages.
+/// </summary>
+public sealed class RedisServer : IAsyncDisposable
+{
+    private Process? _process;
+
+    private RedisServer(int port) => Port = port;
+
+    public int Port { get; }
+
+    public string ConnectionString => $"127.0.0.1:{Port}";
+
+    public bool IsRunning => _process is { HasExited: false };
+
+    public static async Task<RedisServer> StartAsync()
+    {
+        var server = new RedisServer(FreePort.Next());
+        await server.RestartAsync();
+        return server;
+    }
+
+    /// <summary>Starts (again) on the same port and waits until it answers PING.</summary>
+    public async Task RestartAsync()
+    {
+        if (IsRunning)
+        {
+            return;
+        }
+
+        var executable = File.Exists("/usr/bin/redis-server") ? "/usr/bin/redis-server" : "redis-server";
+        var info = new ProcessStartInfo(executable)
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (var arg in (string[])["--bind", "127.0.0.1", "--port", Port.ToString(), "--save", "", "--appendonly", "no", "--protected-mode", "no"])
+        {
+            info.ArgumentList.Add(arg);
+        }
+
+        _process = Process.Start(info) ?? throw new InvalidOperationException("redis-server did not start.");
+        _process.OutputDataReceived += (_, _) => { };
+        _process.ErrorDataReceived += (_, _) => { };
+        _process.BeginOutputReadLine();
+        _process.BeginErrorReadLine();
+
+        var deadline = DateTime.UtcNow.AddSeconds(15);
+        while (true)
+        {
+            try
+            {
+                await using var connection = await ConnectAsync();
+                await connection.GetDatabase().PingAsync();
+                return;
+            }
+            catch (Exception) when (DateTime.UtcNow < deadline && !_process.HasExited)
+            {
+                await Task.Delay(50);
+            }
+        }
+    }
+
+    /// <summary>kill -9: an outage, not a shutdown.</summary>
+    public async Task KillAsync()
+    {
+        if (_process is { HasExited: false } process)
+        {
+            process.Kill(entireProcessTree: true);
+            await process.WaitForExitAsync();
+        }
+    }
+
+    /// <summary>A separate admin connection (CLIENT KILL, INFO, FLUSHALL).</summary>
+    public Task<ConnectionMultiplexer> ConnectAsync() =>
+        ConnectionMultiplexer.ConnectAsync(new ConfigurationOptions
+        {
+            EndPoints = { ConnectionString },
+            AllowAdmin = true,
+            AbortOnConnectFail = true,
+            ConnectTimeout = 2000,
+            ClientName = "chatportal-tests",
+        });
+
+    /// <summary>Runs a server command on a fresh admin connection.</summary>
+    public async Task<RedisResult> ExecuteAsync(string command, params object[] args)
+    {
+        await using var connection = await ConnectAsync();
+        return await connection.GetDatabase().ExecuteAsync(command, args);
+    }
+
+    /// <summary>INFO commandstats as command -> calls.</summary>
+    public async Task<Dictionary<string, long>> CommandStatsAsync()
+    {
+        var info = (string?)await ExecuteAsync("INFO", "commandstats") ?? "";
+        var stats = new Dictionary<string, long>(StringComparer.OrdinalIgnoreCase);
+        foreach (var line in info.Split('\n', StringSplitOptions.TrimEntries))
+        {
+            // cmdstat_get:calls=12,usec=40,...
+            if (!line.StartsWith("cmdstat_", StringComparison.Ordinal))
+            {
+                continue;
+            }
+
+            var colon = line.IndexOf(':');
+            var name = line[8..colon];
+            var calls = line[(colon + 1)..].Split(',').First(p => p.StartsWith("calls=", StringComparison.Ordinal))[6..];
+            stats[name] = long.Parse(calls, System.Globalization.CultureInfo.InvariantCulture);
+        }
+
+        return stats;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await KillAsync();
+        _process?.Dispose();
+    }
+}
