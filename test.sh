@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# Builds ChatPortal and runs every test project: unit, bunit, API and multi-node integration (real
+# redis-server, real nodes) and end-to-end (Playwright in Debian's Chromium).
+# Installs what the tests need when it is missing. Prints "N passed, N failed" over all projects.
+set -euo pipefail
+cd "$(dirname "$0")"
+root=$PWD
+
+missing=()
+command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+[ -x /usr/bin/chromium ] || missing+=(chromium)
+command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || missing+=(nginx)
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "==> installing ${missing[*]}"
+  if [ "$(id -u)" -ne 0 ]; then sudo=sudo; else sudo=; fi
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
+
+echo "==> build"
+dotnet build ChatPortal.sln -c Release -nologo -clp:ErrorsOnly
+
+echo "==> publish the node (tests run nodes from the publish folder)"
+rm -rf artifacts/node
+dotnet publish ChatPortal/ChatPortal.csproj -c Release --no-build -o artifacts/node -nologo -clp:ErrorsOnly
+export CHATPORTAL_NODE_DIR="$root/artifacts/node"
+
+results="$root/artifacts/test-results"
+rm -rf "$results"
+mkdir -p "$results"
+
+status=0
+projects=(ChatPortal.Tests ChatPortal.E2E)
+for project in "${projects[@]}"; do
+  echo "==> test $project"
+  log="$results/$project.log"
+  set +e
+  dotnet test "$project/$project.csproj" -c Release --no-build -nologo \
+    --logger "trx;LogFileName=$project.trx" --results-directory "$results" >"$log" 2>&1
+  rc=$?
+  set -e
+  # Failures with their messages, and the runner's own summary.
+  grep -E '^\s+Failed |^\s+(Error Message|Stack Trace):|^(Passed|Failed)!|error' "$log" | head -200 || true
+  if [ $rc -ne 0 ]; then
+    status=1
+    if ! grep -qE '^(Passed|Failed)!' "$log"; then tail -50 "$log"; fi
+  fi
+done
+
+passed=0; failed=0; skipped=0
+for trx in "$results"/*.trx; do
+  [ -f "$trx" ] || continue
+  counters=$(grep -o '<Counters [^>]*>' "$trx" | head -1)
+  p=$(sed -n 's/.* passed="\([0-9]*\)".*/\1/p' <<<"$counters"); f=$(sed -n 's/.* failed="\([0-9]*\)".*/\1/p' <<<"$counters")
+  t=$(sed -n 's/.* total="\([0-9]*\)".*/\1/p' <<<"$counters"); e=$(sed -n 's/.* executed="\([0-9]*\)".*/\1/p' <<<"$counters")
+  passed=$((passed + ${p:-0})); failed=$((failed + ${f:-0})); skipped=$((skipped + ${t:-0} - ${e:-0}))
+done
+if [ "$(ls "$results"/*.trx 2>/dev/null | wc -l)" -ne "${#projects[@]}" ]; then
+  echo "a test project produced no results"; status=1
+fi
+[ "$failed" -eq 0 ] || status=1
+echo "$passed passed, $failed failed, $skipped skipped"
+exit $status
