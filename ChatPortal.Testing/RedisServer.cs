@@ -11,7 +11,13 @@ public sealed class RedisServer : IAsyncDisposable
 {
     private Process? _process;
 
-    private RedisServer(int port) => Port = port;
+    private readonly string? _dataDirectory;
+
+    private RedisServer(int port, string? dataDirectory)
+    {
+        Port = port;
+        _dataDirectory = dataDirectory;
+    }
 
     public int Port { get; }
 
@@ -19,9 +25,11 @@ public sealed class RedisServer : IAsyncDisposable
 
     public bool IsRunning => _process is { HasExited: false };
 
-    public static async Task<RedisServer> StartAsync()
+    /// <param name="persistent">Keep data across a kill and restart (append-only file, fsync always), as a production Redis would.</param>
+    public static async Task<RedisServer> StartAsync(bool persistent = false)
     {
-        var server = new RedisServer(FreePort.Next());
+        var directory = persistent ? Directory.CreateTempSubdirectory("chatportal-redis-").FullName : null;
+        var server = new RedisServer(FreePort.Next(), directory);
         await server.RestartAsync();
         return server;
     }
@@ -41,7 +49,10 @@ public sealed class RedisServer : IAsyncDisposable
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        foreach (var arg in (string[])["--bind", "127.0.0.1", "--port", Port.ToString(), "--save", "", "--appendonly", "no", "--protected-mode", "no"])
+        string[] persistence = _dataDirectory is null
+            ? ["--appendonly", "no"]
+            : ["--appendonly", "yes", "--appendfsync", "always", "--dir", _dataDirectory];
+        foreach (var arg in (string[])["--bind", "127.0.0.1", "--port", Port.ToString(), "--save", "", "--protected-mode", "no", .. persistence])
         {
             info.ArgumentList.Add(arg);
         }
@@ -122,5 +133,9 @@ public sealed class RedisServer : IAsyncDisposable
     {
         await KillAsync();
         _process?.Dispose();
+        if (_dataDirectory is not null)
+        {
+            Directory.Delete(_dataDirectory, recursive: true);
+        }
     }
 }

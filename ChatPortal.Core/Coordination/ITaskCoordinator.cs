@@ -21,7 +21,7 @@ public interface ITaskCoordinator
     /// <summary>Releases the claim and announces the final state, in one round trip.</summary>
     Task<RedisCost> CompleteAsync(TaskInfo task, TaskEnded outcome, int tokens, CancellationToken cancellationToken = default);
 
-    /// <summary>The running task with this id on any node, or null.</summary>
+    /// <summary>The running task with this id on any node (possibly of a node that died), or null.</summary>
     Task<RunningTask?> FindRunningAsync(string taskId, CancellationToken cancellationToken = default);
 
     /// <summary>The task running in a conversation on any node, or null.</summary>
@@ -53,4 +53,5 @@ public readonly record struct RedisCost(int Commands, int RoundTrips)
     public static RedisCost operator +(RedisCost a, RedisCost b) => new(a.Commands + b.Commands, a.RoundTrips + b.RoundTrips);
 }
 
-public sealed record RunningTask(TaskInfo Info, int Tokens);
+/// <summary>A task holding its conversation's claim. <paramref name="OwnerAlive"/> is false once its node stopped reporting.</summary>
+public sealed record RunningTask(TaskInfo Info, int Tokens, bool OwnerAlive = true);

@@ -168,11 +168,22 @@ public sealed partial class GenerationEngine(
                 return CancelResult.NotFound(taskId);
             }
 
+            if (!remote.OwnerAlive)
+            {
+                return new CancelResult(CancelOutcome.Stopped, taskId, GenerationStatus.Failed, remote.Info.Node);
+            }
+
             var ended = await coordinator.CancelRemoteAsync(remote.Info, CancelConfirmWait, cancellationToken).ConfigureAwait(false);
-            metrics.CancelAnswered(ended is not null, Stopwatch.GetElapsedTime(accepted));
-            return ended is null
+            var status = ended?.Status;
+            if (status is null && await FindEndedAsync(taskId, conversationId, userId, cancellationToken).ConfigureAwait(false) is { } stored)
+            {
+                status = stored.Status; // it ended while the cancel was on its way
+            }
+
+            metrics.CancelAnswered(status is not null, Stopwatch.GetElapsedTime(accepted));
+            return status is null
                 ? new CancelResult(CancelOutcome.Pending, taskId, GenerationStatus.Running, remote.Info.Node)
-                : new CancelResult(CancelOutcome.Stopped, taskId, ended.Status, remote.Info.Node);
+                : new CancelResult(CancelOutcome.Stopped, taskId, status.Value, remote.Info.Node);
         }
 
         // Not running anywhere: a finished task answers with its final state (idempotent cancel).
@@ -198,7 +209,7 @@ public sealed partial class GenerationEngine(
         if (await coordinator.FindRunningAsync(taskId, cancellationToken).ConfigureAwait(false) is { } remote)
         {
             return userId is null || remote.Info.UserId == userId
-                ? new TaskView(taskId, conversationId, remote.Info.UserId, remote.Info.Node, GenerationStatus.Running, remote.Tokens)
+                ? new TaskView(taskId, conversationId, remote.Info.UserId, remote.Info.Node, remote.OwnerAlive ? GenerationStatus.Running : GenerationStatus.Failed, remote.Tokens)
                 : null;
         }
 

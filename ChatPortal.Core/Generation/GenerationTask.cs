@@ -34,6 +34,7 @@ public sealed class GenerationTask : IDisposable
     private readonly TaskCompletionSource<TaskEnded> _ended = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly Lock _gate = new();
     private long _cancelRequestedAt;
+    private bool _completed;
 
     public GenerationTask(TaskInfo info) => Info = info;
 
@@ -100,7 +101,9 @@ public sealed class GenerationTask : IDisposable
         lock (_gate)
         {
             snapshot = _text.ToString();
-            if (Status == GenerationStatus.Running)
+
+            // Between End and Complete the state is final but the answer is not stored yet: wait for Complete.
+            if (!_completed)
             {
                 _followers.Add(channel);
             }
@@ -138,6 +141,15 @@ public sealed class GenerationTask : IDisposable
             {
                 _followers.Remove(channel);
             }
+        }
+    }
+
+    /// <summary>The text from <paramref name="offset"/> on (what a follower on another node has not seen yet).</summary>
+    public string TextFrom(int offset)
+    {
+        lock (_gate)
+        {
+            return offset >= _text.Length ? "" : _text.ToString(offset, _text.Length - offset);
         }
     }
 
@@ -192,6 +204,7 @@ public sealed class GenerationTask : IDisposable
         Channel<TaskStreamEvent>[] followers;
         lock (_gate)
         {
+            _completed = true;
             ended = new TaskEnded(Status, FailureReason);
             followers = [.. _followers];
         }

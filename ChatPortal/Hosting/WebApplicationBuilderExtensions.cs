@@ -21,7 +21,7 @@ public static class WebApplicationBuilderExtensions
     /// <summary>Domain, engine and coordination (Core), with this node's name.</summary>
     public static IHostApplicationBuilder AddChatPortalCore(this IHostApplicationBuilder builder)
     {
-        builder.Services.AddChatPortalCore(NodeIdResolver.Resolve);
+        builder.Services.AddChatPortalCore(builder.Configuration, NodeIdResolver.Resolve);
         builder.Services.AddSingleton<IValidateOptions<ChatPortalOptions>, HostingOptionsValidator>();
         builder.Services.AddHostedService<GenerationShutdown>();
         return builder;
@@ -35,6 +35,7 @@ public static class WebApplicationBuilderExtensions
         services.AddMudServices();
         services.AddSingleton<MarkdownRenderer>();
         services.AddProblemDetails();
+        services.AddExceptionHandler<SharedStateUnavailableHandler>();
 
         services.AddAuthentication(UserIdentity.Scheme)
             .AddCookie(UserIdentity.Scheme, options =>
@@ -83,7 +84,8 @@ public static class WebApplicationBuilderExtensions
             });
         });
 
-        services.AddHealthChecks();
+        services.AddHealthChecks().AddCheck<RedisHealthCheck>("redis");
+        services.AddChatPortalCluster(builder.Configuration);
         return builder;
     }
 
@@ -131,6 +133,13 @@ public static class WebApplicationBuilderExtensions
         app.MapHealthChecks("/healthz", new HealthCheckOptions { Predicate = _ => false });
         app.MapHealthChecks("/readyz", new HealthCheckOptions { ResponseWriter = HealthResponse.WriteAsync });
         app.MapPrometheusScrapingEndpoint("/metrics");
+        app.MapHub<Hubs.TaskEventsHub>(Hubs.TaskEventsHub.Path);
+        if (app.Services.GetService<Core.Redis.RedisTaskCoordinator>() is { } coordinator)
+        {
+            var circuits = app.Services.GetRequiredService<CircuitTracker>();
+            coordinator.CircuitCount = () => circuits.Count;
+        }
+
         return app;
     }
 

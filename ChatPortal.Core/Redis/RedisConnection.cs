@@ -1,0 +1,114 @@
+using ChatPortal.Core.Configuration;
+using ChatPortal.Core.Coordination;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using StackExchange.Redis;
+
+namespace ChatPortal.Core.Redis;
+
+/// <summary>
+/// The one <see cref="IConnectionMultiplexer"/> of the process: AbortOnConnectFail=false (a node starts with
+/// Redis down and connects when it is back), short timeouts, fail-fast instead of a backlog while
+/// disconnected (the circuit breaker: no call waits on a dead Redis). Connection events are logged once each
+/// and fed to <see cref="CoordinationHealth"/>.
+/// </summary>
+public sealed partial class RedisConnection : IDisposable
+{
+    private readonly CoordinationHealth _health;
+    private readonly ILogger<RedisConnection> _logger;
+    private int _downLogged;
+
+    public RedisConnection(IOptions<ChatPortalOptions> options, NodeIdentity node, CoordinationHealth health, ILogger<RedisConnection> logger)
+    {
+        _health = health;
+        _logger = logger;
+        Keys = new RedisKeys(options.Value.KeyPrefix);
+
+        var configuration = ConfigurationOptions.Parse(options.Value.Redis!);
+        configuration.AbortOnConnectFail = false;
+        configuration.ClientName ??= $"chatportal-{node.Id}";
+        configuration.ConnectTimeout = Math.Min(configuration.ConnectTimeout, 2000);
+        configuration.SyncTimeout = Math.Min(configuration.SyncTimeout, 1000);
+        configuration.AsyncTimeout = Math.Min(configuration.AsyncTimeout, 1000);
+        configuration.ConnectRetry = 1;
+        configuration.KeepAlive = 5;
+        configuration.HeartbeatInterval = TimeSpan.FromMilliseconds(500);
+        configuration.ReconnectRetryPolicy = new LinearRetry(250);
+        configuration.BacklogPolicy = BacklogPolicy.FailFast;
+
+        health.Set(RedisState.Down, "Connecting");
+        Multiplexer = ConnectionMultiplexer.Connect(configuration);
+        Multiplexer.ConnectionFailed += OnConnectionFailed;
+        Multiplexer.ConnectionRestored += OnConnectionRestored;
+        if (Multiplexer.IsConnected)
+        {
+            health.Set(RedisState.Healthy);
+        }
+        else
+        {
+            Log.StartedDisconnected(logger, configuration.ToString(includePassword: false));
+        }
+    }
+
+    public IConnectionMultiplexer Multiplexer { get; }
+
+    public RedisKeys Keys { get; }
+
+    public IDatabase Database => Multiplexer.GetDatabase();
+
+    public ISubscriber Subscriber => Multiplexer.GetSubscriber();
+
+    /// <summary>False while Redis is unreachable: callers skip Redis instead of waiting on it.</summary>
+    public bool IsAvailable => Multiplexer.IsConnected;
+
+    /// <summary>Raised once the interactive connection is back (replay writes, re-assert registrations).</summary>
+    public event Action? Restored;
+
+    /// <summary>Raised when the subscription connection is back (re-check cancel flags).</summary>
+    public event Action? SubscriptionRestored;
+
+    private void OnConnectionFailed(object? sender, ConnectionFailedEventArgs e)
+    {
+        if (e.ConnectionType == ConnectionType.Interactive)
+        {
+            _health.Set(RedisState.Down, $"{e.FailureType}: {e.Exception?.Message}");
+            if (Interlocked.Exchange(ref _downLogged, 1) == 0)
+            {
+                Log.ConnectionFailed(_logger, e.Exception, e.EndPoint?.ToString(), e.FailureType);
+            }
+        }
+    }
+
+    private void OnConnectionRestored(object? sender, ConnectionFailedEventArgs e)
+    {
+        if (e.ConnectionType == ConnectionType.Subscription)
+        {
+            SubscriptionRestored?.Invoke();
+            return;
+        }
+
+        Interlocked.Exchange(ref _downLogged, 0);
+        Log.ConnectionRestored(_logger, e.EndPoint?.ToString());
+        _health.Set(RedisState.Healthy);
+        Restored?.Invoke();
+    }
+
+    public void Dispose()
+    {
+        Multiplexer.ConnectionFailed -= OnConnectionFailed;
+        Multiplexer.ConnectionRestored -= OnConnectionRestored;
+        Multiplexer.Dispose();
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(2001, LogLevel.Warning, "Redis connection to {EndPoint} failed ({FailureType}); running degraded until it is back.")]
+        public static partial void ConnectionFailed(ILogger logger, Exception? exception, string? endPoint, ConnectionFailureType failureType);
+
+        [LoggerMessage(2002, LogLevel.Information, "Redis connection to {EndPoint} restored.")]
+        public static partial void ConnectionRestored(ILogger logger, string? endPoint);
+
+        [LoggerMessage(2003, LogLevel.Warning, "Redis is not reachable at start ({Configuration}); the node starts degraded and connects when it is back.")]
+        public static partial void StartedDisconnected(ILogger logger, string configuration);
+    }
+}

@@ -1,0 +1,215 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using ChatPortal.Testing;
+using static ChatPortal.Tests.Api.ConversationApiTests;
+
+namespace ChatPortal.Tests.Redis;
+
+/// <summary>Two real nodes sharing one real redis-server: everything works whichever node serves the request.</summary>
+[Collection(SharedClusterCollection.Name)]
+public sealed class CrossNodeTests(SharedCluster shared)
+{
+    private Cluster Cluster => shared.Cluster;
+
+    [Fact]
+    public async Task TheIdentityAndTheHistoryAreTheSameOnEveryNode()
+    {
+        var user = new ChatUser();
+        using var a = user.On(Cluster.A.BaseAddress);
+        using var b = user.On(Cluster.B.BaseAddress);
+        var id = await a.CreateConversationAsync();
+
+        using var response = await b.SendAsync(id, "answer me on b");
+        var stream = await StreamResult.ReadAsync(response);
+        Assert.Equal("node-b", stream.Node);
+
+        var onA = await a.GetConversationAsync(id);
+        var onB = await b.GetConversationAsync(id);
+        Assert.Equal(onA.GetProperty("messages").ToString(), onB.GetProperty("messages").ToString());
+        Assert.Equal(stream.Text, onA.GetProperty("messages")[1].GetProperty("content").GetString());
+        Assert.Contains((await a.GetJsonAsync("api/conversations")).EnumerateArray(), c => c.GetProperty("id").GetString() == id);
+    }
+
+    [Fact]
+    public async Task CancelFromAnotherNodeStopsTheGenerationOnTheFirstRequest()
+    {
+        var user = new ChatUser();
+        using var a = user.On(Cluster.A.BaseAddress);
+        using var b = user.On(Cluster.B.BaseAddress);
+        var id = await a.CreateConversationAsync();
+        using var response = await a.SendAsync(id, "a long answer on node a");
+
+        string? taskId = null;
+        Task<HttpResponseMessage>? cancel = null;
+        var deltas = 0;
+        var stream = await StreamResult.ReadAsync(response, item =>
+        {
+            taskId ??= item.Get("taskId");
+            if (item.Name == "delta" && ++deltas == 8)
+            {
+                cancel = b.CancelAsync(taskId!);
+            }
+
+            return Task.CompletedTask;
+        });
+
+        var answer = await cancel!;
+        Assert.Equal(HttpStatusCode.OK, answer.StatusCode);
+        var body = await answer.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Equal("cancelled", body.GetProperty("status").GetString());
+        Assert.Equal("node-a", body.GetProperty("ownerNode").GetString());
+        Assert.Equal("cancelled", stream.Status);
+        Assert.InRange(stream.Events.Count(e => e.Name == "delta"), 8, 299);
+
+        foreach (var node in new[] { a, b })
+        {
+            var stored = (await node.GetConversationAsync(id)).GetProperty("messages").EnumerateArray().Last();
+            Assert.Equal("cancelled", stored.GetProperty("status").GetString());
+            Assert.Equal(stream.Text, stored.GetProperty("content").GetString());
+        }
+    }
+
+    [Fact]
+    public async Task CancelFromAnotherNodeBeforeTheFirstTokenStopsTheTask()
+    {
+        var user = new ChatUser();
+        using var a = user.On(Cluster.A.BaseAddress);
+        using var b = user.On(Cluster.B.BaseAddress);
+        var id = await a.CreateConversationAsync();
+        using var response = await a.SendAsync(id, "stop before you start");
+        var taskId = await ReadTaskIdAsync(response);
+
+        var cancel = await b.CancelAsync(taskId);
+
+        Assert.Equal(HttpStatusCode.OK, cancel.StatusCode);
+        Assert.Equal("cancelled", (await cancel.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("status").GetString());
+        var stored = (await b.GetConversationAsync(id)).GetProperty("messages").EnumerateArray().Last();
+        Assert.Equal("cancelled", stored.GetProperty("status").GetString());
+        Assert.Equal("", stored.GetProperty("content").GetString());
+    }
+
+    [Fact]
+    public async Task CancelIsIdempotentAndAFinishedTaskAnswersItsFinalStateFromAnyNode()
+    {
+        var user = new ChatUser();
+        using var a = user.On(Cluster.A.BaseAddress);
+        using var b = user.On(Cluster.B.BaseAddress);
+        var id = await a.CreateConversationAsync();
+        using var response = await a.SendAsync(id, "cancel me twice");
+        var taskId = await ReadTaskIdAsync(response);
+
+        var first = await b.CancelAsync(taskId);
+        var second = await a.CancelAsync(taskId);
+        var third = await b.CancelAsync(taskId);
+
+        foreach (var reply in new[] { first, second, third })
+        {
+            Assert.Equal(HttpStatusCode.OK, reply.StatusCode);
+            Assert.Equal("cancelled", (await reply.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("status").GetString());
+        }
+
+        Assert.Equal("cancelled", (await b.GetJsonAsync($"api/tasks/{taskId}")).GetProperty("status").GetString());
+    }
+
+    [Fact]
+    public async Task AnotherUsersCancelIs404OnEveryNode()
+    {
+        var owner = new ChatUser();
+        using var a = owner.On(Cluster.A.BaseAddress);
+        using var strangerOnB = new ChatUser().On(Cluster.B.BaseAddress);
+        var id = await a.CreateConversationAsync();
+        using var response = await a.SendAsync(id, "mine only");
+        var taskId = await ReadTaskIdAsync(response);
+
+        await AssertProblemAsync(await strangerOnB.CancelAsync(taskId), HttpStatusCode.NotFound, null);
+        await AssertProblemAsync(await strangerOnB.Http.GetAsync($"api/tasks/{taskId}"), HttpStatusCode.NotFound, null);
+
+        Assert.Equal("running", (await a.GetJsonAsync($"api/tasks/{taskId}")).GetProperty("status").GetString());
+        Assert.Equal(HttpStatusCode.OK, (await owner.On(Cluster.B.BaseAddress).CancelAsync(taskId)).StatusCode);
+    }
+
+    [Fact]
+    public async Task SendingOnTwoNodesAtOnceStartsOneAnswerAndTheOtherIs409()
+    {
+        var user = new ChatUser();
+        using var a = user.On(Cluster.A.BaseAddress);
+        using var b = user.On(Cluster.B.BaseAddress);
+        var id = await a.CreateConversationAsync();
+
+        var responses = await Task.WhenAll(a.SendAsync(id, "from a"), b.SendAsync(id, "from b"));
+
+        Assert.Single(responses, r => r.StatusCode == HttpStatusCode.OK);
+        var conflict = Assert.Single(responses, r => r.StatusCode == HttpStatusCode.Conflict);
+        await AssertProblemAsync(conflict, HttpStatusCode.Conflict, "already");
+        var winner = responses.Single(r => r.StatusCode == HttpStatusCode.OK);
+        var taskId = await ReadTaskIdAsync(winner);
+        await (winner.RequestMessage!.RequestUri!.Port == Cluster.A.Port ? a : b).CancelAsync(taskId);
+
+        var messages = (await a.GetConversationAsync(id)).GetProperty("messages").EnumerateArray().ToList();
+        Assert.Equal(2, messages.Count);
+        Assert.Single(messages, m => m.GetProperty("role").GetString() == "user");
+        Assert.Single(messages, m => m.GetProperty("role").GetString() == "assistant");
+    }
+
+    [Fact]
+    public async Task FollowingFromAnotherNodeReplaysTheTextSoFarThenContinuesLive()
+    {
+        var user = new ChatUser();
+        using var a = user.On(Cluster.A.BaseAddress);
+        using var b = user.On(Cluster.B.BaseAddress);
+        var id = await a.CreateConversationAsync();
+        using var response = await a.SendAsync(id, "follow me from b");
+
+        string? taskId = null;
+        var followerStarted = new TaskCompletionSource<Task<StreamResult>>();
+        var deltas = 0;
+        var original = StreamResult.ReadAsync(response, item =>
+        {
+            taskId ??= item.Get("taskId");
+            if (item.Name == "delta" && ++deltas == 20)
+            {
+                followerStarted.SetResult(Task.Run(async () =>
+                {
+                    using var follow = await b.FollowAsync(taskId!);
+                    Assert.Equal(HttpStatusCode.OK, follow.StatusCode);
+                    return await StreamResult.ReadAsync(follow);
+                }));
+            }
+
+            return Task.CompletedTask;
+        });
+
+        var streamed = await original;
+        var followed = await await followerStarted.Task;
+
+        Assert.Equal("completed", streamed.Status);
+        Assert.Equal("completed", followed.Status);
+        Assert.Equal("delta", followed.Events[0].Name);
+        Assert.True(followed.Events[0].Get("text")!.Length > 0, "the first delta carries the text so far");
+        Assert.True(followed.Events.Count(e => e.Name == "delta") > 2, "live deltas follow the snapshot");
+        Assert.Equal(streamed.Text, followed.Text);
+        var stored = (await b.GetConversationAsync(id)).GetProperty("messages").EnumerateArray().Last();
+        Assert.Equal(streamed.Text, stored.GetProperty("content").GetString());
+    }
+
+    [Fact]
+    public async Task AnAnswerCausesNoRedisCommandPerChunk()
+    {
+        var user = new ChatUser();
+        using var a = user.On(Cluster.A.BaseAddress);
+        var id = await a.CreateConversationAsync();
+        var before = await Cluster.Redis.CommandStatsAsync();
+
+        using var response = await a.SendAsync(id, "count the commands");
+        var stream = await StreamResult.ReadAsync(response);
+
+        var after = await Cluster.Redis.CommandStatsAsync();
+        var total = after.Sum(kv => kv.Value - before.GetValueOrDefault(kv.Key));
+        var chunks = stream.Events.Count(e => e.Name == "delta");
+        Assert.Equal(300, chunks);
+        // Everything Redis saw in ~10 s, heartbeats and watchdog pings of both nodes included, is a small
+        // fraction of the chunks: the stream itself costs no Redis call.
+        Assert.True(total < chunks / 2, $"{total} Redis commands for an answer of {chunks} chunks");
+    }
+}

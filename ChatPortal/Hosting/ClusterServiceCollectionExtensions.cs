@@ -1,0 +1,87 @@
+using ChatPortal.Core.Configuration;
+using ChatPortal.Core.Redis;
+using ChatPortal.Hubs;
+using Microsoft.AspNetCore.Components.Server;
+using Microsoft.AspNetCore.Components.Server.Circuits;
+using Microsoft.AspNetCore.DataProtection;
+using Microsoft.AspNetCore.DataProtection.KeyManagement;
+using Microsoft.AspNetCore.DataProtection.StackExchangeRedis;
+using Microsoft.AspNetCore.SignalR;
+using Microsoft.AspNetCore.SignalR.StackExchangeRedis;
+using Microsoft.Extensions.Caching.Hybrid;
+using Microsoft.Extensions.Options;
+using StackExchange.Redis;
+
+namespace ChatPortal.Hosting;
+
+/// <summary>The ASP.NET plumbing that makes identical nodes interchangeable.</summary>
+internal static class ClusterServiceCollectionExtensions
+{
+    public const string ApplicationName = "ChatPortal";
+
+    public static IServiceCollection AddChatPortalCluster(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddSingleton<CircuitTracker>();
+        services.AddScoped<CircuitHandler>(sp => new CircuitTracker.Handler(sp.GetRequiredService<CircuitTracker>()));
+        services.AddSignalR();
+        services.AddHostedService<TaskEventsBroadcaster>();
+
+        var dataProtection = services.AddDataProtection().SetApplicationName(ApplicationName);
+        if (string.IsNullOrWhiteSpace(configuration[$"{ChatPortalOptions.SectionName}:Redis"]))
+        {
+            return services;
+        }
+
+        // Cookies, antiforgery and protected component state validate on every node: one key ring in Redis.
+        services.AddOptions<KeyManagementOptions>().Configure<RedisConnection>((options, redis) =>
+            options.XmlRepository = new RedisXmlRepository(() => redis.Database, redis.Keys.DataProtectionKeys));
+        _ = dataProtection;
+
+        // The Redis backplane for the task events hub only. AddSignalR().AddStackExchangeRedis() would swap the
+        // lifetime manager of every hub, Blazor's included, and a Redis outage would stop every page.
+        services.AddSingleton<HubLifetimeManager<TaskEventsHub>>(sp =>
+        {
+            var redis = sp.GetRequiredService<RedisConnection>();
+            var options = new RedisOptions
+            {
+                Configuration = { ChannelPrefix = RedisChannel.Literal(redis.Keys.SignalRPrefix) },
+                ConnectionFactory = _ => Task.FromResult(redis.Multiplexer),
+            };
+            return ActivatorUtilities.CreateInstance<RedisHubLifetimeManager<TaskEventsHub>>(sp, Options.Create(options));
+        });
+
+        // .NET 10 persisted circuit state on a Redis-backed HybridCache: a circuit that drops can resume on another node.
+        services.AddStackExchangeRedisCache(_ => { });
+        services.AddOptions<Microsoft.Extensions.Caching.StackExchangeRedis.RedisCacheOptions>().Configure<RedisConnection>((options, redis) =>
+        {
+            options.ConnectionMultiplexerFactory = () => Task.FromResult(redis.Multiplexer);
+            options.InstanceName = redis.Keys.Prefix + "cache:";
+        });
+        services.AddHybridCache();
+        services.AddOptions<CircuitOptions>().Configure<HybridCache>((options, cache) => options.HybridPersistenceCache = cache);
+        return services;
+    }
+}
+
+/// <summary>Counts this node's live Blazor circuits (shown on the dashboard, sent in the heartbeat).</summary>
+public sealed class CircuitTracker
+{
+    private int _count;
+
+    public int Count => Volatile.Read(ref _count);
+
+    internal sealed class Handler(CircuitTracker tracker) : CircuitHandler
+    {
+        public override Task OnCircuitOpenedAsync(Circuit circuit, CancellationToken cancellationToken)
+        {
+            Interlocked.Increment(ref tracker._count);
+            return Task.CompletedTask;
+        }
+
+        public override Task OnCircuitClosedAsync(Circuit circuit, CancellationToken cancellationToken)
+        {
+            Interlocked.Decrement(ref tracker._count);
+            return Task.CompletedTask;
+        }
+    }
+}

@@ -1,0 +1,72 @@
+using ChatPortal.Core.Generation;
+using ChatPortal.Identity;
+using Microsoft.AspNetCore.SignalR;
+
+namespace ChatPortal.Hubs;
+
+/// <summary>
+/// Live task events for a user's tabs and devices on every node, and for outside clients (<c>/hubs/tasks</c>).
+/// Administrators also get every task's events. In Redis mode this hub, and only this hub, uses the Redis
+/// backplane: Blazor's own circuits never depend on Redis.
+/// </summary>
+public sealed class TaskEventsHub : Hub
+{
+    public const string Path = "/hubs/tasks";
+    public const string AdminsGroup = "admins";
+    public const string EventMethod = "taskEvent";
+
+    public override async Task OnConnectedAsync()
+    {
+        if (Context.User?.IsAdmin() == true)
+        {
+            await Groups.AddToGroupAsync(Context.ConnectionId, AdminsGroup);
+        }
+
+        await base.OnConnectedAsync();
+    }
+}
+
+public sealed record TaskEventDto(string Kind, string TaskId, string ConversationId, string Node, string Status, int Tokens, double? CancelLatencyMs);
+
+/// <summary>Sends this node's task events to the hub; the backplane carries them to clients on other nodes.</summary>
+internal sealed class TaskEventsBroadcaster(TaskLifecycleEvents events, IHubContext<TaskEventsHub> hub, Core.NodeIdentity node, ILogger<TaskEventsBroadcaster> logger) : IHostedService
+{
+    private IDisposable? _subscription;
+
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        _subscription = events.Subscribe(OnEvent);
+        return Task.CompletedTask;
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken)
+    {
+        _subscription?.Dispose();
+        return Task.CompletedTask;
+    }
+
+    private void OnEvent(TaskLifecycleEvent evt)
+    {
+        if (evt.Info.Node != node.Id)
+        {
+            return; // its owner's broadcaster sends it
+        }
+
+        var dto = new TaskEventDto(evt.Kind.ToString().ToLowerInvariant(), evt.Info.TaskId, evt.Info.ConversationId, evt.Info.Node,
+            evt.Status.ToString().ToLowerInvariant(), evt.Tokens, evt.CancelLatencyMs);
+        _ = SendAsync(evt.Info.UserId, dto);
+    }
+
+    private async Task SendAsync(string userId, TaskEventDto dto)
+    {
+        try
+        {
+            await hub.Clients.User(userId).SendAsync(TaskEventsHub.EventMethod, dto);
+            await hub.Clients.Group(TaskEventsHub.AdminsGroup).SendAsync(TaskEventsHub.EventMethod, dto);
+        }
+        catch (Exception ex)
+        {
+            logger.LogDebug(ex, "Task event {TaskId} not broadcast.", dto.TaskId);
+        }
+    }
+}
