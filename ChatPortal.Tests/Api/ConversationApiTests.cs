@@ -219,7 +219,7 @@ public sealed class ConversationApiTests : IClassFixture<ConversationApiTests.No
 
         var response = await http.GetAsync("api/conversations");
 
-        var cookie = Assert.Single(response.Headers.GetValues("Set-Cookie"), c => c.StartsWith(".ChatPortal.Identity=", StringComparison.Ordinal));
+        var cookie = Assert.Single(response.Headers.GetValues("Set-Cookie"), c => c.StartsWith("chatportal_id=", StringComparison.Ordinal));
         Assert.Contains("httponly", cookie, StringComparison.OrdinalIgnoreCase);
         Assert.Contains("samesite=lax", cookie, StringComparison.OrdinalIgnoreCase);
     }

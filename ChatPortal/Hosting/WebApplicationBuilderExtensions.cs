@@ -112,6 +112,13 @@ public static class WebApplicationBuilderExtensions
 
     public static WebApplication UseChatPortalPipeline(this WebApplication app)
     {
+        // Which node answered: for operators behind a balancer, and for the balancer tests.
+        var nodeId = app.Services.GetRequiredService<NodeIdentity>().Id;
+        app.Use((context, next) =>
+        {
+            context.Response.Headers["X-ChatPortal-Node"] = nodeId;
+            return next(context);
+        });
         app.UseExceptionHandler();
         app.UseWhen(
             context => context.Request.Path.StartsWithSegments("/api"),

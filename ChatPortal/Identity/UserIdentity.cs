@@ -13,7 +13,7 @@ namespace ChatPortal.Identity;
 public static class UserIdentity
 {
     public const string Scheme = CookieAuthenticationDefaults.AuthenticationScheme;
-    public const string CookieName = ".ChatPortal.Identity";
+    public const string CookieName = "chatportal_id";
     public const string AdminRole = "admin";
 
     public static string? GetUserId(this ClaimsPrincipal principal) =>

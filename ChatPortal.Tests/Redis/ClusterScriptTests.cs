@@ -1,0 +1,117 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using ChatPortal.Testing;
+
+namespace ChatPortal.Tests.Redis;
+
+/// <summary>
+/// ./cluster.sh for real: redis-server, two nodes and Debian's nginx with deploy/nginx/chatportal.conf.
+/// A browser stays on one node; the API spreads; streams pass unbuffered; Stop works through the balancer.
+/// </summary>
+[Collection(SharedClusterCollection.Name)]
+public sealed class ClusterScriptTests : IAsyncLifetime
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("chatportal-cluster-").FullName;
+    private readonly int _lbPort = FreePort.Next();
+    private readonly int _basePort = FreePort.Next();
+    private readonly int _redisPort = FreePort.Next();
+
+    private Uri Balancer => new($"http://127.0.0.1:{_lbPort}/");
+
+    public async Task InitializeAsync()
+    {
+        var (code, output) = await RunAsync("up", "2");
+        Assert.True(code == 0, $"cluster.sh up failed ({code}):\n{output}");
+        Assert.Contains($"http://127.0.0.1:{_lbPort}", output);
+    }
+
+    public async Task DisposeAsync()
+    {
+        await RunAsync("down");
+        Directory.Delete(_dir, recursive: true);
+    }
+
+    [Fact]
+    public async Task TheBalancerSpreadsApiCallsAndKeepsABrowserOnOneNode()
+    {
+        var user = new ChatUser();
+        using var api = user.On(Balancer);
+        var apiNodes = new HashSet<string>();
+        for (var i = 0; i < 8; i++)
+        {
+            var response = await api.Http.GetAsync("api/conversations");
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            apiNodes.Add(response.Headers.GetValues("X-ChatPortal-Node").Single());
+        }
+
+        Assert.Equal(["node-1", "node-2"], apiNodes.Order());
+
+        var pageNodes = new HashSet<string>();
+        for (var i = 0; i < 8; i++)
+        {
+            var response = await api.Http.GetAsync("/");
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            pageNodes.Add(response.Headers.GetValues("X-ChatPortal-Node").Single());
+        }
+
+        Assert.Single(pageNodes);
+    }
+
+    [Fact]
+    public async Task AnAnswerStreamsThroughTheBalancerAndStopsOnTheFirstCancelWhicheverNodeGetsIt()
+    {
+        var user = new ChatUser();
+        using var api = user.On(Balancer);
+        var id = await api.CreateConversationAsync();
+        using var response = await api.SendAsync(id, "through nginx please");
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+
+        var deltas = 0;
+        var cancels = new List<HttpResponseMessage>();
+        string? taskId = null;
+        var stream = await StreamResult.ReadAsync(response, async item =>
+        {
+            taskId ??= item.Get("taskId");
+            if (item.Name == "delta" && ++deltas == 5)
+            {
+                // Deltas arrive one by one (nginx does not buffer the stream), so Stop can come mid-answer.
+                cancels.Add(await api.CancelAsync(taskId!));
+            }
+        });
+
+        var cancel = Assert.Single(cancels);
+        Assert.Equal(HttpStatusCode.OK, cancel.StatusCode);
+        Assert.Equal("cancelled", (await cancel.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("status").GetString());
+        Assert.Equal("cancelled", stream.Status);
+        var stored = (await api.GetConversationAsync(id)).GetProperty("messages").EnumerateArray().Last();
+        Assert.Equal(stream.Text, stored.GetProperty("content").GetString());
+    }
+
+    private async Task<(int Code, string Output)> RunAsync(params string[] args)
+    {
+        var info = new ProcessStartInfo(Path.Combine(RepositoryPaths.Root, "cluster.sh"))
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            WorkingDirectory = RepositoryPaths.Root,
+        };
+        foreach (var arg in args)
+        {
+            info.ArgumentList.Add(arg);
+        }
+
+        info.Environment["CLUSTER_DIR"] = _dir;
+        info.Environment["CLUSTER_LB_PORT"] = _lbPort.ToString();
+        info.Environment["CLUSTER_BASE_PORT"] = _basePort.ToString();
+        info.Environment["CLUSTER_REDIS_PORT"] = _redisPort.ToString();
+        info.Environment["CHATPORTAL_NODE_DIR"] = RepositoryPaths.NodeDirectory;
+        info.Environment["ChatPortal__Model__Simulated__TokensPerSecond"] = "30";
+        using var process = Process.Start(info)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync().WaitAsync(TimeSpan.FromMinutes(3));
+        return (process.ExitCode, await stdout + await stderr);
+    }
+}
