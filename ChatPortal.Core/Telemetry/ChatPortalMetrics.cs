@@ -29,7 +29,7 @@ public sealed class ChatPortalMetrics : IDisposable
     private long _cancelAttempts;
     private long _cancelFirstAttemptSuccesses;
 
-    public ChatPortalMetrics(IMeterFactory meterFactory, LocalTaskRegistry registry)
+    public ChatPortalMetrics(IMeterFactory meterFactory, LocalTaskRegistry registry, Coordination.CoordinationHealth health)
     {
         _meter = meterFactory.Create(Name);
         _answers = _meter.CreateCounter<long>("chatportal.answers", "{answer}", "Answers ended, by final status.");
@@ -40,6 +40,15 @@ public sealed class ChatPortalMetrics : IDisposable
         _redisCommands = _meter.CreateHistogram<long>("chatportal.redis.commands_per_answer", "{command}", "Redis commands one answer caused.");
         _redisRoundTrips = _meter.CreateHistogram<long>("chatportal.redis.round_trips_per_answer", "{round_trip}", "Redis round trips one answer caused.");
         _meter.CreateObservableGauge("chatportal.tasks.active", () => registry.Count, "{task}", "Generations running on this node.");
+        _meter.CreateObservableGauge("chatportal.redis.up", () => health.State switch
+        {
+            Coordination.RedisState.Healthy => 1,
+            Coordination.RedisState.Degraded => 1,
+            Coordination.RedisState.Down => 0,
+            _ => -1,
+        }, null, "1 while Redis answers, 0 while it is unreachable, -1 in single-node in-memory mode.");
+        _meter.CreateObservableGauge("chatportal.cancel.subscription.alive", () => health.SubscriptionAlive ? 1 : 0, null,
+            "1 while the watchdog proves this node's cancel subscription delivers messages.");
     }
 
     public long Answers => Interlocked.Read(ref _answerCount);
