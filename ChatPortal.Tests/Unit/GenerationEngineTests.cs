@@ -1,0 +1,676 @@
+using System.Net;
+using System.Runtime.CompilerServices;
+using System.Text;
+using ChatPortal.Core;
+using ChatPortal.Core.Conversations;
+using ChatPortal.Core.Generation;
+using Microsoft.Extensions.AI;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using ChatMessage = ChatPortal.Core.Conversations.ChatMessage;
+using ChatRole = ChatPortal.Core.Conversations.ChatRole;
+
+namespace ChatPortal.Tests.Unit;
+
+public sealed class GenerationEngineTests : IAsyncDisposable
+{
+    private const string Alice = "alice";
+    private const string Mallory = "mallory";
+
+    /// <summary>A safety net so a broken engine fails the test instead of hanging it; not a timing assertion.</summary>
+    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(30);
+
+    private ServiceProvider? _services;
+
+    private GenerationEngine Engine => _services!.GetRequiredService<GenerationEngine>();
+
+    private IConversationStore Store => _services!.GetRequiredService<IConversationStore>();
+
+    [Fact]
+    public async Task AnAnswerThatRunsToItsEndIsStoredCompleted()
+    {
+        Build(TestChatClient.Yielding("Hello", ", ", "world"));
+        var ended = new TaskCompletionSource<TaskLifecycleEvent>(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var subscription = _services!.GetRequiredService<TaskLifecycleEvents>()
+            .Subscribe(e => { if (e.Kind == TaskLifecycleKind.Ended) { ended.TrySetResult(e); } });
+        var conversationId = await NewConversationAsync();
+
+        var task = await StartAsync(conversationId, "Say hello");
+        var final = await task.Completion.WaitAsync(Patience);
+
+        Assert.Equal(GenerationStatus.Completed, final.Status);
+        Assert.Null(final.Reason);
+        var messages = await MessagesAsync(conversationId);
+        Assert.Collection(
+            messages,
+            user =>
+            {
+                Assert.Equal(ChatRole.User, user.Role);
+                Assert.Equal("Say hello", user.Content);
+            },
+            answer =>
+            {
+                Assert.Equal(task.Id, answer.Id);
+                Assert.Equal(ChatRole.Assistant, answer.Role);
+                Assert.Equal("Hello, world", answer.Content);
+                Assert.Equal(MessageStatus.Completed, answer.Status);
+                Assert.Equal(3, answer.Tokens);
+                Assert.Equal("node-test", answer.Node);
+            });
+        var evt = await ended.Task.WaitAsync(Patience);
+        Assert.Equal(task.Id, evt.Info.TaskId);
+        Assert.Equal(GenerationStatus.Completed, evt.Status);
+        Assert.Null(Engine.LocalTasks.Find(task.Id));
+    }
+
+    [Fact]
+    public async Task CancelKeepsThePartialTextAndStoresTheAnswerAsCancelled()
+    {
+        var streamed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        Build(StreamsThenWaits(streamed, "Partial", " answer"));
+        var conversationId = await NewConversationAsync();
+        var task = await StartAsync(conversationId, "Tell me a long story");
+        await streamed.Task.WaitAsync(Patience);
+
+        var cancel = await Engine.CancelAsync(task.Id, Alice);
+
+        Assert.Equal(CancelOutcome.Stopped, cancel.Outcome);
+        Assert.Equal(GenerationStatus.Cancelled, cancel.Status);
+        Assert.Equal("node-test", cancel.OwnerNode);
+        var final = await task.Completion.WaitAsync(Patience);
+        Assert.Equal(GenerationStatus.Cancelled, final.Status);
+        var answer = Assert.Single(await MessagesAsync(conversationId), m => m.Role == ChatRole.Assistant);
+        Assert.Equal("Partial answer", answer.Content);
+        Assert.Equal(MessageStatus.Cancelled, answer.Status);
+        Assert.Equal(2, answer.Tokens);
+    }
+
+    [Fact]
+    public async Task TheStoredTextOfAStoppedAnswerIsExactlyTheTextStreamedBeforeStop()
+    {
+        Build(settings: new()
+        {
+            ["ChatPortal:Model:Simulated:TokensPerSecond"] = "200",
+            ["ChatPortal:Model:Simulated:ResponseTokens"] = "5000",
+            ["ChatPortal:Model:Simulated:FirstTokenDelayMs"] = "0",
+        });
+        var conversationId = await NewConversationAsync();
+        var task = await StartAsync(conversationId, "Explain streaming");
+
+        var seen = new StringBuilder();
+        var deltas = 0;
+        TaskEnded? end = null;
+        Task<CancelResult>? cancel = null;
+        using var timeout = new CancellationTokenSource(Patience);
+        await foreach (var item in Engine.FollowAsync(task.Info, timeout.Token))
+        {
+            switch (item)
+            {
+                case TaskDelta delta:
+                    seen.Append(delta.Text);
+                    if (++deltas == 5)
+                    {
+                        cancel = Engine.CancelAsync(task.Id, Alice);
+                    }
+
+                    break;
+                case TaskEnded ended:
+                    end = ended;
+                    break;
+            }
+        }
+
+        Assert.NotNull(cancel);
+        Assert.Equal(GenerationStatus.Cancelled, (await cancel).Status);
+        Assert.Equal(GenerationStatus.Cancelled, end?.Status);
+        var answer = Assert.Single(await MessagesAsync(conversationId), m => m.Role == ChatRole.Assistant);
+        Assert.Equal(MessageStatus.Cancelled, answer.Status);
+        Assert.Equal(seen.ToString(), answer.Content);
+        var full = string.Concat(SimulatedChatClient.Tokenize(SimulatedChatClient.Compose("Explain streaming", 5000), 5000));
+        Assert.StartsWith(answer.Content, full, StringComparison.Ordinal);
+        Assert.True(answer.Content.Length < full.Length, "The stopped answer should be shorter than the full answer.");
+    }
+
+    [Fact]
+    public async Task CancelBeforeTheFirstTokenEndsCancelledWithNoText()
+    {
+        // The simulated model "thinks" for 60 s before its first token.
+        Build(settings: new() { ["ChatPortal:Model:Simulated:FirstTokenDelayMs"] = "60000" });
+        var conversationId = await NewConversationAsync();
+        var task = await StartAsync(conversationId, "Think hard");
+
+        var cancel = await Engine.CancelAsync(task.Id, Alice);
+
+        // Stopped (not Pending) means the owner confirmed within the 2 s confirm window, long before the
+        // 60 s first token: the cancel cut the model's wait short instead of waiting for a token.
+        Assert.Equal(CancelOutcome.Stopped, cancel.Outcome);
+        Assert.Equal(GenerationStatus.Cancelled, cancel.Status);
+        Assert.Equal(GenerationStatus.Cancelled, task.Status);
+        Assert.Equal("", task.Text);
+        var answer = Assert.Single(await MessagesAsync(conversationId), m => m.Role == ChatRole.Assistant);
+        Assert.Equal(MessageStatus.Cancelled, answer.Status);
+        Assert.Equal("", answer.Content);
+        Assert.Equal(0, answer.Tokens);
+    }
+
+    [Fact]
+    public async Task CancelWhileTheModelWaitsForItsFirstTokenEndsCancelledWithNoText()
+    {
+        var waiting = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        Build(
+            settings: new() { ["ChatPortal:Model:Simulated:FirstTokenDelayMs"] = "60000" },
+            configure: s => s.AddSingleton<IChatClient>(sp => new SignalsWhenWaiting(ActivatorUtilities.CreateInstance<SimulatedChatClient>(sp), waiting)));
+        var conversationId = await NewConversationAsync();
+        var task = await StartAsync(conversationId, "Think hard");
+        await waiting.Task.WaitAsync(Patience);
+
+        var cancel = await Engine.CancelAsync(task.Id, Alice);
+
+        Assert.Equal(CancelOutcome.Stopped, cancel.Outcome);
+        Assert.Equal(GenerationStatus.Cancelled, cancel.Status);
+        var answer = Assert.Single(await MessagesAsync(conversationId), m => m.Role == ChatRole.Assistant);
+        Assert.Equal(MessageStatus.Cancelled, answer.Status);
+        Assert.Equal("", answer.Content);
+    }
+
+    [Fact]
+    public async Task ASecondStartInTheSameConversationAnswersAlreadyRunning()
+    {
+        var streamed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        Build(StreamsThenWaits(streamed, "Working"));
+        var conversationId = await NewConversationAsync();
+        var first = await StartAsync(conversationId, "First question");
+
+        var second = await Engine.StartAsync(Alice, conversationId, "Second question");
+
+        Assert.Equal(StartOutcome.AlreadyRunning, second.Outcome);
+        Assert.Null(second.Task);
+        Assert.Equal(first.Id, second.RunningTask?.TaskId);
+        Assert.Equal(GenerationStatus.Running, first.Status);
+        Assert.DoesNotContain(await MessagesAsync(conversationId), m => m.Content == "Second question");
+        Assert.Single(Engine.LocalTasks.All);
+    }
+
+    [Fact]
+    public async Task TheConversationTakesANewQuestionOnceItsAnswerEnded()
+    {
+        Build(TestChatClient.Yielding("Done"));
+        var conversationId = await NewConversationAsync();
+        var first = await StartAsync(conversationId, "First question");
+        await first.Completion.WaitAsync(Patience);
+
+        var second = await Engine.StartAsync(Alice, conversationId, "Second question");
+
+        Assert.Equal(StartOutcome.Started, second.Outcome);
+        await second.Task!.Completion.WaitAsync(Patience);
+        Assert.Equal(4, (await MessagesAsync(conversationId)).Count);
+    }
+
+    [Fact]
+    public async Task TwoConversationsGenerateAtTheSameTime()
+    {
+        var streamed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        Build(StreamsThenWaits(streamed, "Working"));
+
+        var first = await Engine.StartAsync(Alice, await NewConversationAsync(), "One");
+        var second = await Engine.StartAsync(Alice, await NewConversationAsync(), "Two");
+
+        Assert.Equal(StartOutcome.Started, first.Outcome);
+        Assert.Equal(StartOutcome.Started, second.Outcome);
+        Assert.Equal(2, Engine.LocalTasks.Count);
+    }
+
+    [Fact]
+    public async Task StartInAConversationOfAnotherUserIsNotFound()
+    {
+        Build(TestChatClient.Yielding("Secret"));
+        var conversationId = await NewConversationAsync();
+
+        var result = await Engine.StartAsync(Mallory, conversationId, "Let me in");
+
+        Assert.Equal(StartOutcome.ConversationNotFound, result.Outcome);
+        Assert.Empty(await MessagesAsync(conversationId));
+    }
+
+    [Fact]
+    public async Task ASecondCancelAnswersWithTheFinalState()
+    {
+        var streamed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        Build(StreamsThenWaits(streamed, "Some text"));
+        var conversationId = await NewConversationAsync();
+        var task = await StartAsync(conversationId, "Question");
+        await streamed.Task.WaitAsync(Patience);
+
+        var first = await Engine.CancelAsync(task.Id, Alice);
+        var second = await Engine.CancelAsync(task.Id, Alice);
+
+        Assert.Equal(new CancelResult(CancelOutcome.Stopped, task.Id, GenerationStatus.Cancelled, "node-test"), first);
+        Assert.Equal(first, second);
+        var answer = Assert.Single(await MessagesAsync(conversationId), m => m.Role == ChatRole.Assistant);
+        Assert.Equal(MessageStatus.Cancelled, answer.Status);
+        Assert.Equal("Some text", answer.Content);
+    }
+
+    [Fact]
+    public async Task CancelOfAFinishedTaskAnswersWithItsFinalState()
+    {
+        Build(TestChatClient.Yielding("All", " done"));
+        var conversationId = await NewConversationAsync();
+        var task = await StartAsync(conversationId, "Question");
+        await task.Completion.WaitAsync(Patience);
+
+        var cancel = await Engine.CancelAsync(task.Id, Alice);
+
+        Assert.Equal(CancelOutcome.Stopped, cancel.Outcome);
+        Assert.Equal(GenerationStatus.Completed, cancel.Status);
+        Assert.Equal("node-test", cancel.OwnerNode);
+        var answer = Assert.Single(await MessagesAsync(conversationId), m => m.Role == ChatRole.Assistant);
+        Assert.Equal(MessageStatus.Completed, answer.Status);
+        Assert.Equal("All done", answer.Content);
+    }
+
+    [Fact]
+    public async Task CancelOfAFailedTaskAnswersFailed()
+    {
+        Build(Throws(new InvalidOperationException("boom"), "Half"));
+        var conversationId = await NewConversationAsync();
+        var task = await StartAsync(conversationId, "Question");
+        await task.Completion.WaitAsync(Patience);
+
+        var cancel = await Engine.CancelAsync(task.Id, Alice);
+
+        Assert.Equal(CancelOutcome.Stopped, cancel.Outcome);
+        Assert.Equal(GenerationStatus.Failed, cancel.Status);
+    }
+
+    [Fact]
+    public async Task CancelByAnotherUserIsNotFoundAndTheAnswerGoesOn()
+    {
+        var streamed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        Build(StreamsThenWaits(streamed, "Private"));
+        var conversationId = await NewConversationAsync();
+        var task = await StartAsync(conversationId, "Question");
+        await streamed.Task.WaitAsync(Patience);
+
+        var cancel = await Engine.CancelAsync(task.Id, Mallory);
+
+        Assert.Equal(CancelOutcome.NotFound, cancel.Outcome);
+        Assert.Null(cancel.OwnerNode);
+        Assert.False(task.CancelRequested);
+        Assert.Equal(GenerationStatus.Running, task.Status);
+        Assert.False(task.Completion.IsCompleted);
+    }
+
+    [Fact]
+    public async Task CancelByAnotherUserOfAFinishedTaskIsNotFound()
+    {
+        Build(TestChatClient.Yielding("Private"));
+        var conversationId = await NewConversationAsync();
+        var task = await StartAsync(conversationId, "Question");
+        await task.Completion.WaitAsync(Patience);
+
+        var cancel = await Engine.CancelAsync(task.Id, Mallory);
+
+        Assert.Equal(CancelOutcome.NotFound, cancel.Outcome);
+        Assert.Null(await Engine.GetTaskAsync(task.Id, Mallory));
+        Assert.NotNull(await Engine.GetTaskAsync(task.Id, Alice));
+    }
+
+    [Fact]
+    public async Task AnAdministratorCancelsTheTaskOfAnyUser()
+    {
+        var streamed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        Build(StreamsThenWaits(streamed, "Running"));
+        var conversationId = await NewConversationAsync();
+        var task = await StartAsync(conversationId, "Question");
+        await streamed.Task.WaitAsync(Patience);
+
+        var cancel = await Engine.CancelAsync(task.Id, userId: null);
+
+        Assert.Equal(CancelOutcome.Stopped, cancel.Outcome);
+        Assert.Equal(GenerationStatus.Cancelled, cancel.Status);
+    }
+
+    [Fact]
+    public async Task CancelOfAnUnknownTaskIsNotFound()
+    {
+        Build(TestChatClient.Yielding("x"));
+        var conversationId = await NewConversationAsync();
+
+        Assert.Equal(CancelOutcome.NotFound, (await Engine.CancelAsync(Ids.NewTaskId(conversationId), Alice)).Outcome);
+        Assert.Equal(CancelOutcome.NotFound, (await Engine.CancelAsync("not-a-task-id", Alice)).Outcome);
+    }
+
+    [Fact]
+    public async Task AFailingModelEndsFailedWithItsReasonAndKeepsThePartialText()
+    {
+        Build(Throws(new InvalidOperationException("upstream exploded"), "Partial ", "text"));
+        var conversationId = await NewConversationAsync();
+        var task = await StartAsync(conversationId, "Question");
+
+        var final = await task.Completion.WaitAsync(Patience);
+
+        Assert.Equal(GenerationStatus.Failed, final.Status);
+        Assert.Contains("upstream exploded", final.Reason);
+        var answer = Assert.Single(await MessagesAsync(conversationId), m => m.Role == ChatRole.Assistant);
+        Assert.Equal(MessageStatus.Failed, answer.Status);
+        Assert.Equal("Partial text", answer.Content);
+        Assert.Equal(final.Reason, answer.Error);
+        Assert.Equal(StartOutcome.Started, (await Engine.StartAsync(Alice, conversationId, "Again")).Outcome);
+    }
+
+    [Fact]
+    public async Task AnHttpErrorFromTheModelNamesTheStatusCode()
+    {
+        Build(Throws(new HttpRequestException("Service Unavailable", null, HttpStatusCode.ServiceUnavailable)));
+        var conversationId = await NewConversationAsync();
+        var task = await StartAsync(conversationId, "Question");
+
+        var final = await task.Completion.WaitAsync(Patience);
+
+        Assert.Equal(GenerationStatus.Failed, final.Status);
+        Assert.Contains("503", final.Reason);
+        var answer = Assert.Single(await MessagesAsync(conversationId), m => m.Role == ChatRole.Assistant);
+        Assert.Equal("", answer.Content);
+        Assert.Equal(MessageStatus.Failed, answer.Status);
+    }
+
+    [Fact]
+    public async Task RegenerateReplacesTheLastAnswer()
+    {
+        var calls = 0;
+        var client = new TestChatClient
+        {
+            GetStreamingResponseAsyncCallback = (_, _, ct) =>
+                Updates(Interlocked.Increment(ref calls) == 1 ? ["First", " answer"] : ["Second", " answer"], ct),
+        };
+        Build(client);
+        var conversationId = await NewConversationAsync();
+        var first = await StartAsync(conversationId, "Question");
+        await first.Completion.WaitAsync(Patience);
+
+        var regenerate = await Engine.StartAsync(Alice, conversationId, text: null);
+
+        Assert.Equal(StartOutcome.Started, regenerate.Outcome);
+        var second = regenerate.Task!;
+        Assert.Equal(GenerationStatus.Completed, (await second.Completion.WaitAsync(Patience)).Status);
+        var messages = await MessagesAsync(conversationId);
+        Assert.Collection(
+            messages,
+            user => Assert.Equal("Question", user.Content),
+            answer =>
+            {
+                Assert.Equal(second.Id, answer.Id);
+                Assert.Equal("Second answer", answer.Content);
+            });
+        Assert.DoesNotContain(messages, m => m.Id == first.Id);
+
+        // The model is asked the question again, without the answer being replaced.
+        var prompt = client.Requests[1];
+        Assert.Equal("Question", prompt[^1].Text);
+        Assert.Equal(Microsoft.Extensions.AI.ChatRole.User, prompt[^1].Role);
+        Assert.DoesNotContain(prompt, m => m.Text.Contains("First answer", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task RegenerateWithoutAQuestionHasNothingToRegenerate()
+    {
+        Build(TestChatClient.Yielding("x"));
+        var conversationId = await NewConversationAsync();
+
+        var result = await Engine.StartAsync(Alice, conversationId, text: null);
+
+        Assert.Equal(StartOutcome.NothingToRegenerate, result.Outcome);
+        Assert.Equal(0, Engine.LocalTasks.Count);
+    }
+
+    [Fact]
+    public async Task ThePromptCarriesTheHistoryAfterTheSystemPrompt()
+    {
+        var client = TestChatClient.Yielding("Answer one");
+        Build(client);
+        var conversationId = await NewConversationAsync();
+        await (await StartAsync(conversationId, "Question one")).Completion.WaitAsync(Patience);
+        await (await StartAsync(conversationId, "Question two")).Completion.WaitAsync(Patience);
+
+        var prompt = client.Requests[1];
+
+        Assert.Equal(
+            ["system", "user", "assistant", "user"],
+            prompt.Select(m => m.Role.Value));
+        Assert.Equal(["Question one", "Answer one", "Question two"], prompt.Skip(1).Select(m => m.Text));
+    }
+
+    [Fact]
+    public async Task ShutdownEndsRunningAnswersAsFailedWithTheirTextKept()
+    {
+        var streamed = new CountdownEvent(2);
+        Build(new TestChatClient
+        {
+            GetStreamingResponseAsyncCallback = (messages, _, ct) => StreamThenWait([$"Answer to {messages.Last().Text}"], () => streamed.Signal(), ct),
+        });
+        var one = await NewConversationAsync();
+        var two = await NewConversationAsync();
+        var first = await StartAsync(one, "one");
+        var second = await StartAsync(two, "two");
+        Assert.True(await Task.Run(() => streamed.Wait(Patience)));
+
+        await Engine.ShutdownAsync(drain: TimeSpan.Zero).WaitAsync(Patience);
+
+        foreach (var (task, conversationId, text) in new[] { (first, one, "Answer to one"), (second, two, "Answer to two") })
+        {
+            Assert.True(task.Completion.IsCompleted, "Shutdown should return after the answers ended.");
+            var final = await task.Completion;
+            Assert.Equal(GenerationStatus.Failed, final.Status);
+            Assert.Contains("shut down", final.Reason);
+            var answer = Assert.Single(await MessagesAsync(conversationId), m => m.Role == ChatRole.Assistant);
+            Assert.Equal(MessageStatus.Failed, answer.Status);
+            Assert.Equal(text, answer.Content);
+        }
+
+        Assert.Equal(0, Engine.LocalTasks.Count);
+    }
+
+    [Fact]
+    public async Task ShutdownLetsAnswersThatEndWithinTheDrainComplete()
+    {
+        var streamed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        Build(new TestChatClient { GetStreamingResponseAsyncCallback = (_, _, ct) => StreamWaitStream(streamed, release.Task, ct) });
+        var conversationId = await NewConversationAsync();
+        var task = await StartAsync(conversationId, "Question");
+        await streamed.Task.WaitAsync(Patience);
+
+        var shutdown = Engine.ShutdownAsync(drain: Patience);
+        release.SetResult();
+        await shutdown.WaitAsync(Patience);
+
+        Assert.Equal(GenerationStatus.Completed, (await task.Completion).Status);
+        var answer = Assert.Single(await MessagesAsync(conversationId), m => m.Role == ChatRole.Assistant);
+        Assert.Equal("Before after", answer.Content);
+        Assert.Equal(MessageStatus.Completed, answer.Status);
+    }
+
+    [Fact]
+    public async Task AFollowerSeesTheEndOnlyOnceTheAnswerIsStored()
+    {
+        var store = new GatedStore(new InMemoryConversationStore(TimeProvider.System));
+        Build(TestChatClient.Yielding("Stored"), configure: s => s.AddSingleton<IConversationStore>(store));
+        var conversationId = await NewConversationAsync();
+        var task = await StartAsync(conversationId, "Question");
+        await store.AnswerArriving.WaitAsync(Patience);
+
+        // The task has its final state but its answer is not stored yet: a follower arrives now.
+        Assert.Equal(GenerationStatus.Completed, task.Status);
+        await using var follow = Engine.FollowAsync(task.Info).GetAsyncEnumerator();
+        Assert.True(await follow.MoveNextAsync());
+        Assert.Equal(new TaskDelta("Stored"), follow.Current);
+        var next = follow.MoveNextAsync();
+        var endedBeforeStored = next.IsCompleted;
+        store.Release();
+
+        Assert.True(await next.AsTask().WaitAsync(Patience));
+        Assert.Equal(new TaskEnded(GenerationStatus.Completed, null), follow.Current);
+        Assert.False(endedBeforeStored, "The end reached a follower before the answer was stored.");
+        var answer = Assert.Single(await MessagesAsync(conversationId), m => m.Role == ChatRole.Assistant);
+        Assert.Equal("Stored", answer.Content);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_services is null)
+        {
+            return;
+        }
+
+        // Nothing keeps running after a test: stop what is left, then release the container.
+        var running = Engine.LocalTasks.All;
+        foreach (var task in running)
+        {
+            task.RequestCancel();
+        }
+
+        await Task.WhenAll(running.Select(t => t.Completion)).WaitAsync(Patience);
+        await _services.DisposeAsync();
+    }
+
+    private void Build(IChatClient? client = null, Dictionary<string, string?>? settings = null, Action<IServiceCollection>? configure = null)
+    {
+        var config = new ConfigurationBuilder().AddInMemoryCollection(settings ?? []).Build();
+        var services = new ServiceCollection();
+        services.AddLogging();
+        services.AddMetrics();
+        services.AddSingleton<IConfiguration>(config);
+        services.AddChatPortalCore(_ => "node-test");
+        if (client is not null)
+        {
+            services.AddSingleton(client);
+        }
+
+        configure?.Invoke(services);
+
+        _services = services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true, ValidateScopes = true });
+    }
+
+    private async Task<string> NewConversationAsync() => (await Store.CreateAsync(Alice)).Id;
+
+    private async Task<GenerationTask> StartAsync(string conversationId, string text)
+    {
+        var result = await Engine.StartAsync(Alice, conversationId, text);
+        Assert.Equal(StartOutcome.Started, result.Outcome);
+        return result.Task!;
+    }
+
+    private async Task<IReadOnlyList<ChatMessage>> MessagesAsync(string conversationId) =>
+        (await Store.GetAsync(Alice, conversationId))!.Messages;
+
+    /// <summary>A model that streams <paramref name="texts"/>, signals, then waits until it is cancelled.</summary>
+    private static TestChatClient StreamsThenWaits(TaskCompletionSource streamed, params string[] texts) => new()
+    {
+        GetStreamingResponseAsyncCallback = (_, _, ct) => StreamThenWait(texts, () => streamed.TrySetResult(), ct),
+    };
+
+    /// <summary>A model that streams <paramref name="texts"/> and then fails with <paramref name="error"/>.</summary>
+    private static TestChatClient Throws(Exception error, params string[] texts) => new()
+    {
+        GetStreamingResponseAsyncCallback = (_, _, ct) => StreamThenThrow(texts, error, ct),
+    };
+
+    /// <summary>Signals once the model is suspended before its first update (thinking, not yet streaming).</summary>
+    private sealed class SignalsWhenWaiting(IChatClient inner, TaskCompletionSource waiting) : DelegatingChatClient(inner)
+    {
+        public override async IAsyncEnumerable<ChatResponseUpdate> GetStreamingResponseAsync(
+            IEnumerable<Microsoft.Extensions.AI.ChatMessage> messages,
+            ChatOptions? options = null,
+            [EnumeratorCancellation] CancellationToken cancellationToken = default)
+        {
+            await using var updates = base.GetStreamingResponseAsync(messages, options, cancellationToken).GetAsyncEnumerator(cancellationToken);
+            var next = updates.MoveNextAsync();
+            if (!next.IsCompleted)
+            {
+                waiting.TrySetResult();
+            }
+
+            while (await next)
+            {
+                yield return updates.Current;
+                next = updates.MoveNextAsync();
+            }
+        }
+    }
+
+    /// <summary>A store that holds back the first assistant answer until <see cref="Release"/>.</summary>
+    private sealed class GatedStore(IConversationStore inner) : IConversationStore
+    {
+        private readonly TaskCompletionSource _arriving = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private readonly TaskCompletionSource _release = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public Task AnswerArriving => _arriving.Task;
+
+        public void Release() => _release.TrySetResult();
+
+        public Task<ConversationSummary> CreateAsync(string userId, CancellationToken cancellationToken = default) => inner.CreateAsync(userId, cancellationToken);
+
+        public Task<Conversation?> FindAsync(string conversationId, CancellationToken cancellationToken = default) => inner.FindAsync(conversationId, cancellationToken);
+
+        public Task<IReadOnlyList<ConversationSummary>> ListAsync(string userId, CancellationToken cancellationToken = default) => inner.ListAsync(userId, cancellationToken);
+
+        public async Task AppendAsync(string userId, string conversationId, ChatMessage message, CancellationToken cancellationToken = default)
+        {
+            if (message.Role == ChatRole.Assistant)
+            {
+                _arriving.TrySetResult();
+                await _release.Task.ConfigureAwait(false);
+            }
+
+            await inner.AppendAsync(userId, conversationId, message, cancellationToken).ConfigureAwait(false);
+        }
+
+        public Task RemoveAsync(string userId, string conversationId, string messageId, CancellationToken cancellationToken = default) => inner.RemoveAsync(userId, conversationId, messageId, cancellationToken);
+
+        public Task ClearAsync(string userId, string conversationId, CancellationToken cancellationToken = default) => inner.ClearAsync(userId, conversationId, cancellationToken);
+    }
+
+    private static async IAsyncEnumerable<ChatResponseUpdate> Updates(string[] texts, [EnumeratorCancellation] CancellationToken ct)
+    {
+        foreach (var text in texts)
+        {
+            await Task.Yield();
+            ct.ThrowIfCancellationRequested();
+            yield return TestChatClient.Update(text);
+        }
+    }
+
+    private static async IAsyncEnumerable<ChatResponseUpdate> StreamThenWait(string[] texts, Action streamed, [EnumeratorCancellation] CancellationToken ct)
+    {
+        foreach (var text in texts)
+        {
+            yield return TestChatClient.Update(text);
+        }
+
+        // Resumed only after the engine took the last update, so its text is appended by now.
+        streamed();
+        await Task.Delay(Timeout.Infinite, ct);
+        yield return TestChatClient.Update("never reached");
+    }
+
+    private static async IAsyncEnumerable<ChatResponseUpdate> StreamThenThrow(string[] texts, Exception error, [EnumeratorCancellation] CancellationToken ct)
+    {
+        foreach (var text in texts)
+        {
+            await Task.Yield();
+            ct.ThrowIfCancellationRequested();
+            yield return TestChatClient.Update(text);
+        }
+
+        throw error;
+    }
+
+    private static async IAsyncEnumerable<ChatResponseUpdate> StreamWaitStream(TaskCompletionSource streamed, Task release, [EnumeratorCancellation] CancellationToken ct)
+    {
+        yield return TestChatClient.Update("Before");
+        streamed.TrySetResult();
+        await release.WaitAsync(ct);
+        yield return TestChatClient.Update(" after");
+    }
+}
