@@ -15,6 +15,8 @@ app.UseChatPortalPipeline();
 app.MapChatPortalHealth();
 app.MapConversationEndpoints();
 app.MapTaskEndpoints();
+app.MapAdminEndpoints();
+app.MapLoginEndpoints();
 app.MapStaticAssets();
 app.MapRazorComponents<App>()
     .AddInteractiveServerRenderMode();

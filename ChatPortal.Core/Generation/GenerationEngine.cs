@@ -260,6 +260,8 @@ public sealed partial class GenerationEngine(
         {
             await foreach (var update in chatClient.GetStreamingResponseAsync(prompt, cancellationToken: task.Token).ConfigureAwait(false))
             {
+                // A client may have buffered text already: nothing after Stop is appended.
+                task.Token.ThrowIfCancellationRequested();
                 if (!string.IsNullOrEmpty(update.Text))
                 {
                     task.Append(update.Text);

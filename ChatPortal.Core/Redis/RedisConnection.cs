@@ -35,8 +35,8 @@ public sealed partial class RedisConnection : IDisposable
         configuration.HeartbeatInterval = TimeSpan.FromMilliseconds(500);
         configuration.ReconnectRetryPolicy = new LinearRetry(250);
         configuration.BacklogPolicy = BacklogPolicy.FailFast;
+        configuration.AllowAdmin = true; // INFO for the dashboard's Redis card (the client counts it as an admin command)
 
-        health.Set(RedisState.Down, "Connecting");
         Multiplexer = ConnectionMultiplexer.Connect(configuration);
         Multiplexer.ConnectionFailed += OnConnectionFailed;
         Multiplexer.ConnectionRestored += OnConnectionRestored;
@@ -46,6 +46,7 @@ public sealed partial class RedisConnection : IDisposable
         }
         else
         {
+            health.Set(RedisState.Down, "Not reachable when the node started.");
             Log.StartedDisconnected(logger, configuration.ToString(includePassword: false));
         }
     }

@@ -9,7 +9,7 @@ internal sealed record TaskClaim(TaskInfo Task, string Instance);
 internal sealed record LifecycleMessage(TaskLifecycleKind Kind, TaskInfo Task, string Instance, GenerationStatus Status, int Tokens, string? Reason = null, double? CancelLatencyMs = null);
 
 /// <summary>A node's heartbeat: who it is this time (instance), what it runs.</summary>
-internal sealed record NodeHeartbeat(string Node, string Instance, DateTimeOffset LastSeen, bool SubscriptionAlive, int Circuits, IReadOnlyList<HeartbeatTask> Tasks);
+internal sealed record NodeHeartbeat(string Node, string Instance, DateTimeOffset LastSeen, bool SubscriptionAlive, int Circuits, IReadOnlyList<HeartbeatTask> Tasks, Telemetry.MetricsSnapshot? Metrics = null);
 
 internal sealed record HeartbeatTask(TaskInfo Task, int Tokens);
 

@@ -63,6 +63,7 @@ public sealed partial class RedisTaskCoordinator : ITaskCoordinator, IHostedServ
     private readonly NodeIdentity _node;
     private readonly CoordinationHealth _health;
     private readonly ILogger<RedisTaskCoordinator> _logger;
+    private readonly Telemetry.ChatPortalMetrics _metrics;
     private readonly string _instance = Ids.NewMessageId();
     private readonly InMemoryTaskCoordinator _degraded;
     private readonly ConcurrentDictionary<string, Registration> _registrations = new(StringComparer.Ordinal);
@@ -84,8 +85,10 @@ public sealed partial class RedisTaskCoordinator : ITaskCoordinator, IHostedServ
         IConversationStore store,
         NodeIdentity node,
         CoordinationHealth health,
+        Telemetry.ChatPortalMetrics metrics,
         ILogger<RedisTaskCoordinator> logger)
     {
+        _metrics = metrics;
         _redis = redis;
         _registry = registry;
         _events = events;
@@ -348,6 +351,17 @@ public sealed partial class RedisTaskCoordinator : ITaskCoordinator, IHostedServ
         }
 
         return [.. tasks.Values.OrderBy(t => t.Info.StartedAt)];
+    }
+
+    /// <summary>The nodes that reported within the heartbeat TTL, this one included.</summary>
+    public async Task<IReadOnlyList<NodeStatus>> ListNodesAsync()
+    {
+        var beats = await ReadHeartbeatsAsync().ConfigureAwait(false);
+        return [.. beats
+            .Where(b => b.Instance != _instance)
+            .Select(b => new NodeStatus(b.Node, b.LastSeen, b.Tasks.Count, b.Circuits, b.SubscriptionAlive, b.Metrics))
+            .Append(new NodeStatus(_node.Id, DateTimeOffset.UtcNow, _registry.Count, CircuitCount(), _health.SubscriptionAlive, _metrics.Snapshot()))
+            .OrderBy(n => n.Id, StringComparer.Ordinal)];
     }
 
     /// <summary>The nodes that reported within the heartbeat TTL.</summary>
@@ -847,7 +861,7 @@ public sealed partial class RedisTaskCoordinator : ITaskCoordinator, IHostedServ
         }
 
         var tasks = _registry.All.Select(t => new HeartbeatTask(t.Info, t.Tokens)).ToList();
-        var beat = RedisJson.Serialize(new NodeHeartbeat(_node.Id, _instance, DateTimeOffset.UtcNow, _health.SubscriptionAlive, CircuitCount(), tasks));
+        var beat = RedisJson.Serialize(new NodeHeartbeat(_node.Id, _instance, DateTimeOffset.UtcNow, _health.SubscriptionAlive, CircuitCount(), tasks, _metrics.Snapshot()));
         var list = RedisJson.Serialize(new NodeHeartbeat(_node.Id, _instance, DateTimeOffset.UtcNow, true, 0, tasks));
         try
         {

@@ -3,7 +3,9 @@ using ChatPortal.Core;
 using ChatPortal.Core.Configuration;
 using ChatPortal.Core.Telemetry;
 using ChatPortal.Identity;
+using ChatPortal.Admin;
 using ChatPortal.Rendering;
+using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.Cookies;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
@@ -51,7 +53,16 @@ public static class WebApplicationBuilderExtensions
                 options.Events.OnRedirectToLogin = context => ApiAwareRedirect(context, StatusCodes.Status401Unauthorized);
                 options.Events.OnRedirectToAccessDenied = context => ApiAwareRedirect(context, StatusCodes.Status403Forbidden);
             });
-        services.AddAuthorization();
+        services.AddAuthentication().AddScheme<AuthenticationSchemeOptions, BasicAuthenticationHandler>(BasicAuthenticationHandler.SchemeName, null);
+        services.AddAuthorizationBuilder()
+            .AddPolicy(Api.AdminEndpoints.Policy, policy => policy
+                .AddAuthenticationSchemes(BasicAuthenticationHandler.SchemeName)
+                .RequireRole(UserIdentity.AdminRole));
+        services.AddSingleton<AdminCredentials>();
+        services.AddSingleton<RedisInfoReader>();
+        services.AddSingleton<MetricsHistory>();
+        services.AddHostedService(sp => sp.GetRequiredService<MetricsHistory>());
+        services.AddSingleton<IAdminDashboardSource, ClusterDashboardSource>();
         services.AddCascadingAuthenticationState();
 
         services.AddRateLimiter(options =>
@@ -64,12 +75,16 @@ public static class WebApplicationBuilderExtensions
                     context.HttpContext.Response.Headers.RetryAfter = ((int)Math.Ceiling(retryAfter.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
                 }
 
-                await Results.Problem(
-                        detail: "Too many messages: wait a moment before sending another.",
+                var what = context.HttpContext.Request.Path.StartsWithSegments("/login") ? "sign-in attempts" : "messages";
+            await Results.Problem(
+                        detail: $"Too many {what}: wait a moment before trying again.",
                         statusCode: StatusCodes.Status429TooManyRequests,
                         title: "Rate limited")
                     .ExecuteAsync(context.HttpContext);
             };
+            options.AddPolicy(Api.LoginEndpoints.RateLimit, context => RateLimitPartition.GetFixedWindowLimiter(
+                context.Connection.RemoteIpAddress?.ToString() ?? "unknown",
+                _ => new FixedWindowRateLimiterOptions { PermitLimit = 10, Window = TimeSpan.FromMinutes(1), QueueLimit = 0 }));
             options.AddPolicy(MessagesRateLimit, context =>
             {
                 var limits = context.RequestServices.GetRequiredService<IOptions<ChatPortalOptions>>().Value.Limits;
