@@ -212,4 +212,32 @@ public sealed class CrossNodeTests(SharedCluster shared)
         // fraction of the chunks: the stream itself costs no Redis call.
         Assert.True(total < chunks / 2, $"{total} Redis commands for an answer of {chunks} chunks");
     }
+
+    [Fact]
+    public async Task TheAdminApiOnOneNodeListsAndCancelsATaskOfAnotherNode()
+    {
+        var user = new ChatUser();
+        using var a = user.On(Cluster.A.BaseAddress);
+        var id = await a.CreateConversationAsync();
+        using var response = await a.SendAsync(id, "admin on b watches a");
+        var taskId = await ReadTaskIdAsync(response);
+        using var admin = new HttpClient { BaseAddress = Cluster.B.BaseAddress };
+        admin.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue(
+            "Basic", Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes($"admin:{NodeProcess.AdminPassword}")));
+
+        var tasks = await admin.GetFromJsonAsync<JsonElement>("api/admin/tasks");
+        var task = Assert.Single(tasks.EnumerateArray(), t => t.GetProperty("taskId").GetString() == taskId);
+        Assert.Equal("node-a", task.GetProperty("node").GetString());
+
+        var overview = await admin.GetFromJsonAsync<JsonElement>("api/admin/overview");
+        Assert.Equal(["node-a", "node-b"], overview.GetProperty("nodes").EnumerateArray().Select(n => n.GetProperty("id").GetString()).Order());
+        Assert.Equal("healthy", overview.GetProperty("redis").GetProperty("status").GetString());
+        Assert.False(string.IsNullOrEmpty(overview.GetProperty("redis").GetProperty("version").GetString()));
+
+        var cancel = await admin.PostAsync($"api/admin/tasks/{taskId}/cancel", null);
+        Assert.Equal(HttpStatusCode.OK, cancel.StatusCode);
+        var body = await cancel.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Equal("cancelled", body.GetProperty("status").GetString());
+        Assert.Equal("node-a", body.GetProperty("ownerNode").GetString());
+    }
 }

@@ -15,8 +15,8 @@ public static class LoginEndpoints
 
     public static IEndpointRouteBuilder MapLoginEndpoints(this IEndpointRouteBuilder app)
     {
-        app.MapPost("/login", LoginAsync).RequireRateLimiting(RateLimit);
-        app.MapPost("/logout", (Delegate)LogoutAsync);
+        app.MapPost("/account/login", LoginAsync).RequireRateLimiting(RateLimit);
+        app.MapPost("/account/logout", (Delegate)LogoutAsync);
         return app;
     }
 

@@ -75,7 +75,7 @@ public static class WebApplicationBuilderExtensions
                     context.HttpContext.Response.Headers.RetryAfter = ((int)Math.Ceiling(retryAfter.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
                 }
 
-                var what = context.HttpContext.Request.Path.StartsWithSegments("/login") ? "sign-in attempts" : "messages";
+                var what = context.HttpContext.Request.Path.StartsWithSegments("/account/login") ? "sign-in attempts" : "messages";
             await Results.Problem(
                         detail: $"Too many {what}: wait a moment before trying again.",
                         statusCode: StatusCodes.Status429TooManyRequests,
@@ -134,13 +134,17 @@ public static class WebApplicationBuilderExtensions
             context.Response.Headers["X-ChatPortal-Node"] = nodeId;
             return next(context);
         });
-        app.UseExceptionHandler();
-        app.UseWhen(
-            context => context.Request.Path.StartsWithSegments("/api"),
-            api => api.UseStatusCodePages());
-        app.UseWhen(
-            context => !context.Request.Path.StartsWithSegments("/api"),
-            pages => pages.UseStatusCodePagesWithReExecute("/not-found", createScopeForStatusCodePages: true));
+        app.UseExceptionHandler(new ExceptionHandlerOptions
+        {
+            // A request the framework rejects (bad form, failed antiforgery) is the client's error, not a 500.
+            StatusCodeSelector = exception => exception is BadHttpRequestException bad ? bad.StatusCode : StatusCodes.Status500InternalServerError,
+        });
+        // A page a browser navigates to gets the not-found page; everything else (the API, form posts) gets
+        // problem details for a bare status code.
+        static bool IsPageNavigation(HttpContext context) =>
+            HttpMethods.IsGet(context.Request.Method) && !context.Request.Path.StartsWithSegments("/api");
+        app.UseWhen(context => !IsPageNavigation(context), other => other.UseStatusCodePages());
+        app.UseWhen(IsPageNavigation, pages => pages.UseStatusCodePagesWithReExecute("/not-found", createScopeForStatusCodePages: true));
 
         app.UseAuthentication();
         app.UseUserIdentity();
