@@ -16,6 +16,20 @@ export function init(textarea) {
         textarea.style.height = Math.min(textarea.scrollHeight, 240) + 'px';
     };
     textarea.addEventListener('input', grow);
-    new MutationObserver(grow).observe(textarea, { attributes: true });
+
+    // Blazor writes the value property (no input event) when it clears the box after sending: measure again then.
+    // Not a MutationObserver on attributes: grow() writes the style attribute, so it would trigger itself forever
+    // and freeze the tab as soon as any attribute of the textarea changed.
+    const value = Object.getOwnPropertyDescriptor(HTMLTextAreaElement.prototype, 'value');
+    Object.defineProperty(textarea, 'value', {
+        configurable: true,
+        get() {
+            return value.get.call(this);
+        },
+        set(text) {
+            value.set.call(this, text);
+            grow();
+        },
+    });
     textarea.focus();
 }

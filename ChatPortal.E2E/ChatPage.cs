@@ -1,0 +1,105 @@
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using ChatPortal.Testing;
+
+namespace ChatPortal.E2E;
+
+/// <summary>The chat page of one node as one user sees it: locators by the contract's <c>data-testid</c>s.</summary>
+public sealed partial class ChatPage(IPage page, NodeProcess node)
+{
+    public IPage Page => page;
+
+    public NodeProcess Node => node;
+
+    public ILocator ComposerInput => page.GetByTestId("composer-input");
+
+    public ILocator SendButton => page.GetByTestId("send-button");
+
+    public ILocator StopButton => page.GetByTestId("stop-button");
+
+    public ILocator Messages => page.GetByTestId("message");
+
+    public ILocator UserMessages => Messages.And(page.Locator("[data-role=user]"));
+
+    public ILocator AssistantMessages => Messages.And(page.Locator("[data-role=assistant]"));
+
+    /// <summary>The newest answer, streaming or stored.</summary>
+    public ILocator LastAnswer => AssistantMessages.Last;
+
+    /// <summary>The rendered Markdown of the newest answer (without its Stopped mark and buttons).</summary>
+    public ILocator LastAnswerText => LastAnswer.Locator(".cp-markdown");
+
+    public ILocator StoppedMark => LastAnswer.GetByTestId("stopped-mark");
+
+    public ILocator ConversationItems => page.GetByTestId("conversation-item");
+
+    public ILocator NewConversationButton => page.GetByTestId("new-conversation");
+
+    public ILocator EmptyConversation => page.GetByTestId("empty-conversation");
+
+    public ILocator NodeName => page.GetByTestId("node-name");
+
+    public ILocator ThemeToggle => page.GetByTestId("theme-toggle");
+
+    /// <summary>The id in <c>/c/{id}</c> of the current URL.</summary>
+    public string ConversationId => ConversationUrl().Match(page.Url) is { Success: true } match
+        ? match.Groups[1].Value
+        : throw new InvalidOperationException($"Not on a conversation: {page.Url}");
+
+    /// <summary>Opens <c>/</c>, which lands on a conversation, and waits until the composer is ready.</summary>
+    public async Task OpenAsync()
+    {
+        await page.GotoAsync(node.Url + "/");
+        await Expect(page).ToHaveURLAsync(ConversationUrl());
+        await WaitUntilReadyAsync();
+    }
+
+    /// <summary>Loaded and interactive: the composer's script focuses the text area once it is wired up.</summary>
+    public async Task WaitUntilReadyAsync()
+    {
+        await Expect(ComposerInput).ToBeEnabledAsync();
+        await Expect(ComposerInput).ToBeFocusedAsync();
+    }
+
+    /// <summary>Types a message and presses Enter, as a user does.</summary>
+    public async Task SendAsync(string text)
+    {
+        await ComposerInput.FillAsync(text);
+        await ComposerInput.PressAsync("Enter");
+        await Expect(UserMessages.Last).ToContainTextAsync(text);
+    }
+
+    /// <summary>Waits until the newest answer shows at least <paramref name="count"/> words.</summary>
+    public async Task WaitForWordsAsync(int count, float timeoutMs = 15_000)
+    {
+        await Expect(LastAnswerText).ToHaveTextAsync(AtLeastWords(count), new() { Timeout = timeoutMs });
+    }
+
+    public async Task<string> LastAnswerTextAsync() => await LastAnswerText.InnerTextAsync();
+
+    /// <summary><c>GET /api/conversations/{id}</c> with the browser's cookies: the same user.</summary>
+    public async Task<JsonElement> GetConversationAsync()
+    {
+        var response = await page.APIRequest.GetAsync($"{node.Url}/api/conversations/{ConversationId}");
+        Assert.True(response.Ok, $"GET conversation answered {response.Status}");
+        return (await response.JsonAsync()) ?? throw new InvalidOperationException("Empty conversation JSON.");
+    }
+
+    /// <summary>The words of a text, letters and digits only: rendered Markdown and its source compare equal.</summary>
+    public static IReadOnlyList<string> Words(string text) => Word().Matches(text).Select(m => m.Value).ToList();
+
+    /// <summary>The words a reader sees of stored Markdown: a code fence's language name is not shown.</summary>
+    public static IReadOnlyList<string> VisibleWordsOfMarkdown(string markdown) => Words(FenceInfo().Replace(markdown, ""));
+
+    /// <summary>Matched in the browser (a JavaScript regex without the u flag): ASCII words, as the simulated model writes.</summary>
+    private static Regex AtLeastWords(int count) => new($"^[^A-Za-z0-9]*(?:[A-Za-z0-9]+[^A-Za-z0-9]+){{{count - 1},}}[A-Za-z0-9]");
+
+    [GeneratedRegex(@"/c/([^/?#]+)$")]
+    private static partial Regex ConversationUrl();
+
+    [GeneratedRegex(@"[\p{L}\p{N}]+")]
+    private static partial Regex Word();
+
+    [GeneratedRegex(@"```[^\n]*")]
+    private static partial Regex FenceInfo();
+}

@@ -1,0 +1,95 @@
+using ChatPortal.Testing;
+
+namespace ChatPortal.E2E;
+
+/// <summary>
+/// Single-node deployments (in-memory state, simulated model) as real processes, and one Chromium.
+/// <see cref="Node"/> writes slowly so streaming and Stop can be watched; <see cref="FastNode"/> finishes
+/// answers in about two seconds for tests that need completed answers.
+/// </summary>
+public sealed class SingleNodeFixture : IAsyncLifetime
+{
+    public const string NodeId = "node-e2e";
+    public const string FastNodeId = "node-e2e-fast";
+
+    private static readonly string[] ChromiumArgs =
+    [
+        "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    ];
+
+    private NodeProcess? _node;
+    private NodeProcess? _fastNode;
+    private IPlaywright? _playwright;
+    private IBrowser? _browser;
+
+    /// <summary>15 tokens/s, 400 tokens: an answer streams for about 27 s.</summary>
+    public NodeProcess Node => _node ?? throw new InvalidOperationException("The fixture is not started.");
+
+    /// <summary>
+    /// 60 tokens/s, 140 tokens: an answer completes in about 2.5 s, slow enough to stop one mid-way and to
+    /// catch it streaming. (140 tokens is where the first section of the screenshot question's answer ends.)
+    /// </summary>
+    public NodeProcess FastNode => _fastNode ?? throw new InvalidOperationException("The fixture is not started.");
+
+    public IBrowser Browser => _browser ?? throw new InvalidOperationException("The fixture is not started.");
+
+    public async Task InitializeAsync()
+    {
+        SetDefaultExpectTimeout(10_000);
+        try
+        {
+            var node = NodeProcess.StartAsync(NodeId, InMemory(tokensPerSecond: 15, responseTokens: 400));
+            var fastNode = NodeProcess.StartAsync(FastNodeId, InMemory(tokensPerSecond: 60, responseTokens: 140));
+            var playwright = Playwright.CreateAsync();
+            await Task.WhenAll(Capture(node, n => _node = n), Capture(fastNode, n => _fastNode = n), playwright);
+            _playwright = await playwright;
+            _browser = await _playwright.Chromium.LaunchAsync(new()
+            {
+                ExecutablePath = "/usr/bin/chromium",
+                Headless = true,
+                Args = ChromiumArgs,
+            });
+        }
+        catch
+        {
+            await DisposeAsync();
+            throw;
+        }
+    }
+
+    public async Task DisposeAsync()
+    {
+        if (_browser is not null)
+        {
+            await _browser.CloseAsync();
+        }
+
+        _playwright?.Dispose();
+        if (_node is not null)
+        {
+            await _node.DisposeAsync();
+        }
+
+        if (_fastNode is not null)
+        {
+            await _fastNode.DisposeAsync();
+        }
+    }
+
+    private static Dictionary<string, string> InMemory(int tokensPerSecond, int responseTokens) => new()
+    {
+        ["ChatPortal__Model__Provider"] = "Simulated",
+        ["ChatPortal__Model__Simulated__TokensPerSecond"] = tokensPerSecond.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        ["ChatPortal__Model__Simulated__ResponseTokens"] = responseTokens.ToString(System.Globalization.CultureInfo.InvariantCulture),
+    };
+
+    /// <summary>Keeps a node as soon as it runs, so a failure of the other one still disposes it.</summary>
+    private static async Task Capture(Task<NodeProcess> start, Action<NodeProcess> keep) => keep(await start);
+}
+
+[CollectionDefinition(Name)]
+public sealed class SingleNodeCollection : ICollectionFixture<SingleNodeFixture>
+{
+    public const string Name = "single-node";
+}
