@@ -22,6 +22,13 @@ public static class CoreServiceCollectionExtensions
     {
         if (!string.IsNullOrWhiteSpace(configuration[$"{ChatPortalOptions.SectionName}:Redis"]))
         {
+            // Internal, benchmark only: the polling fix ChatPortal replaces, measured side by side.
+            if (configuration[$"{ChatPortalOptions.SectionName}:Internal:CancelStrategy"] == PollingBaselineCoordinator.StrategyName)
+            {
+                services.TryAddSingleton<PollingBaselineCoordinator>();
+                services.TryAddSingleton<ITaskCoordinator>(sp => sp.GetRequiredService<PollingBaselineCoordinator>());
+            }
+
             services.AddChatPortalRedis();
         }
 

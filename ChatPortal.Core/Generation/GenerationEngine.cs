@@ -33,6 +33,7 @@ public sealed partial class GenerationEngine(
     /// <summary>How long a cancel waits for the owner to confirm the stop (CONTRACT: 2 s, then 202).</summary>
     public static readonly TimeSpan CancelConfirmWait = TimeSpan.FromSeconds(2);
 
+    private readonly IChunkObserver? _chunkObserver = coordinator as IChunkObserver;
     private volatile bool _shuttingDown;
 
     public string NodeId => node.Id;
@@ -265,6 +266,10 @@ public sealed partial class GenerationEngine(
                 if (!string.IsNullOrEmpty(update.Text))
                 {
                     task.Append(update.Text);
+                    if (_chunkObserver is not null)
+                    {
+                        await _chunkObserver.OnChunkAsync(task).ConfigureAwait(false);
+                    }
                 }
             }
         }

@@ -405,7 +405,11 @@ public sealed partial class RedisTaskCoordinator : ITaskCoordinator, IHostedServ
 
     // ---------------------------------------------------------------- cancel
 
-    public async Task<TaskEnded?> CancelRemoteAsync(TaskInfo task, TimeSpan wait, CancellationToken cancellationToken = default)
+    public Task<TaskEnded?> CancelRemoteAsync(TaskInfo task, TimeSpan wait, CancellationToken cancellationToken = default) =>
+        CancelRemoteAsync(task, wait, publish: true, cancellationToken);
+
+    /// <param name="publish">False only for the benchmark's polling baseline: the flag alone, found by the owner's polls.</param>
+    internal async Task<TaskEnded?> CancelRemoteAsync(TaskInfo task, TimeSpan wait, bool publish, CancellationToken cancellationToken)
     {
         if (!_redis.IsAvailable)
         {
@@ -424,10 +428,10 @@ public sealed partial class RedisTaskCoordinator : ITaskCoordinator, IHostedServ
             // The flag covers a dropped message; the publish reaches the owner at once. One round trip.
             var batch = Db.CreateBatch();
             var flag = batch.StringSetAsync(Keys.CancelFlag(task.TaskId), "1", CancelFlagTtl);
-            var publish = batch.PublishAsync(Keys.CancelChannel, task.TaskId);
+            var published = publish ? batch.PublishAsync(Keys.CancelChannel, task.TaskId) : Task.CompletedTask;
             var claim = batch.StringGetAsync(Keys.ConversationTask(task.ConversationId));
             batch.Execute();
-            await Task.WhenAll(flag, publish, claim).ConfigureAwait(false);
+            await Task.WhenAll(flag, published, claim).ConfigureAwait(false);
             if (RedisJson.Deserialize<TaskClaim>(await claim.ConfigureAwait(false))?.Task.TaskId != task.TaskId)
             {
                 return null; // already ended: the caller reads the final state from the history
