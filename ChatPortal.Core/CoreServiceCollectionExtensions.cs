@@ -53,10 +53,10 @@ public static class CoreServiceCollectionExtensions
         services.TryAddSingleton<ITaskCoordinator, InMemoryTaskCoordinator>();
         services.TryAddSingleton<GenerationEngine>();
 
-        services.AddChatClient(sp => sp.GetRequiredService<IOptions<ChatPortalOptions>>().Value.Model.Provider switch
+        services.AddChatClient(sp => sp.GetRequiredService<IOptions<ChatPortalOptions>>().Value.Model switch
             {
-                ModelProvider.Simulated => ActivatorUtilities.CreateInstance<SimulatedChatClient>(sp),
-                var other => throw new InvalidOperationException($"ChatPortal:Model:Provider '{other}' is not available in this build."),
+                { Provider: ModelProvider.OpenAI, OpenAI: var openAI } => OpenAICompatibleClient.Create(openAI),
+                _ => ActivatorUtilities.CreateInstance<SimulatedChatClient>(sp),
             })
             .UseOpenTelemetry(sourceName: ChatPortalMetrics.Name)
             .UseLogging();

@@ -362,13 +362,30 @@ public sealed partial class GenerationEngine(
         }
     }
 
-    private static string Describe(Exception ex) => ex switch
+    /// <summary>A reason a user can read, from whatever the model client threw.</summary>
+    internal static string Describe(Exception ex)
     {
-        HttpRequestException { StatusCode: { } code } => $"The model endpoint answered {(int)code} {code}.",
-        HttpRequestException => $"The model endpoint could not be reached: {ex.Message}",
-        TimeoutException => "The model endpoint did not answer in time.",
-        _ => $"The model failed: {ex.Message}",
-    };
+        for (var e = ex; e is not null; e = e.InnerException)
+        {
+            switch (e)
+            {
+                case HttpRequestException { StatusCode: { } code }:
+                    return $"The model endpoint answered {(int)code} {code}.";
+                case System.ClientModel.ClientResultException { Status: > 0 } result:
+                    return $"The model endpoint answered {result.Status}{Detail(result.GetRawResponse()?.ReasonPhrase)}.";
+                case System.Net.Sockets.SocketException socket:
+                    return $"The model endpoint could not be reached ({socket.SocketErrorCode}).";
+                case HttpIOException or IOException when ex is not HttpRequestException { InnerException: System.Net.Sockets.SocketException }:
+                    return "The model endpoint closed the connection before the answer was complete.";
+                case TimeoutException or TaskCanceledException:
+                    return "The model endpoint did not answer in time.";
+            }
+        }
+
+        return ex is HttpRequestException ? $"The model endpoint could not be reached: {ex.Message}" : $"The model failed: {ex.Message}";
+    }
+
+    private static string Detail(string? phrase) => string.IsNullOrWhiteSpace(phrase) ? "" : $" {phrase}";
 
     public static MessageStatus ToMessageStatus(GenerationStatus status) => status switch
     {

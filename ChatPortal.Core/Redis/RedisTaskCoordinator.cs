@@ -74,6 +74,7 @@ public sealed partial class RedisTaskCoordinator : ITaskCoordinator, IHostedServ
     private readonly CancellationTokenSource _stopping = new();
     private readonly List<Task> _loops = [];
     private int _epoch;
+    private int _disposed;
     private string? _pingToken;
     private long _pingSentAt;
     private long _pingCount;
@@ -1007,6 +1008,12 @@ public sealed partial class RedisTaskCoordinator : ITaskCoordinator, IHostedServ
 
     public void Dispose()
     {
+        // Resolved as itself, as ITaskCoordinator and as a hosted service: the container may dispose it more than once.
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+        {
+            return;
+        }
+
         _redis.Restored -= OnRestored;
         _stopping.Cancel();
         _stopping.Dispose();
