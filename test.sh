@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds ChatPortal and runs every test project: unit, bunit, API and multi-node integration (real
 # redis-server, real nodes) and end-to-end (Playwright in Debian's Chromium).
-# Installs what the tests need when it is missing. Prints "N passed, N failed" over all projects.
+# Validates the deployment files (compose, Prometheus rules). Installs what it needs when it is missing. Prints "N passed, N failed" over all projects.
 set -euo pipefail
 cd "$(dirname "$0")"
 root=$PWD
@@ -10,6 +10,8 @@ missing=()
 command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
 [ -x /usr/bin/chromium ] || missing+=(chromium)
 command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || missing+=(nginx)
+command -v docker-compose >/dev/null 2>&1 || missing+=(docker-compose)
+command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "==> installing ${missing[*]}"
   if [ "$(id -u)" -ne 0 ]; then sudo=sudo; else sudo=; fi
@@ -18,6 +20,11 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
+
+echo "==> deployment files: compose file, alert rules"
+ADMIN_PASSWORD=validate docker-compose -f docker-compose.multi-node.yml config -q
+promtool check rules deploy/prometheus/chatportal-alerts.yml
+(cd deploy/prometheus && promtool test rules chatportal-alerts.test.yml)
 
 echo "==> build"
 dotnet build ChatPortal.sln -c Release -nologo -clp:ErrorsOnly

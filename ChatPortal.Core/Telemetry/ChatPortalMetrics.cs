@@ -40,6 +40,8 @@ public sealed class ChatPortalMetrics : IDisposable
         _redisCommands = _meter.CreateHistogram<long>("chatportal.redis.commands_per_answer", "{command}", "Redis commands one answer caused.");
         _redisRoundTrips = _meter.CreateHistogram<long>("chatportal.redis.round_trips_per_answer", "{round_trip}", "Redis round trips one answer caused.");
         _meter.CreateObservableGauge("chatportal.tasks.active", () => registry.Count, "{task}", "Generations running on this node.");
+        _meter.CreateObservableGauge("chatportal.tasks.oldest_age", () => registry.All.Select(t => (DateTimeOffset.UtcNow - t.Info.StartedAt).TotalSeconds).DefaultIfEmpty(0).Max(),
+            "s", "Age of the longest-running answer on this node.");
         _meter.CreateObservableGauge("chatportal.redis.up", () => health.State switch
         {
             Coordination.RedisState.Healthy => 1,

@@ -285,4 +285,24 @@ public sealed class ConversationApiTests : IClassFixture<ConversationApiTests.No
             Assert.Contains(detailMentions, problem.GetProperty("detail").GetString(), StringComparison.OrdinalIgnoreCase);
         }
     }
+
+    [Fact]
+    public async Task EveryMetricTheAlertRulesUseIsExported()
+    {
+        using var api = NewUser();
+        var id = await api.CreateConversationAsync();
+        using (var response = await api.SendAsync(id, "feed the metrics"))
+        {
+            var taskId = await ReadTaskIdAsync(response);
+            await api.CancelAsync(taskId);
+        }
+
+        using var http = new HttpClient { BaseAddress = _node.Server.BaseAddress };
+        var metrics = await http.GetStringAsync("metrics");
+        var rules = await File.ReadAllTextAsync(Path.Combine(RepositoryPaths.Root, "deploy", "prometheus", "chatportal-alerts.yml"));
+        var used = System.Text.RegularExpressions.Regex.Matches(rules, @"chatportal_[a-z_]+").Select(m => m.Value).Distinct().ToList();
+
+        Assert.NotEmpty(used);
+        Assert.All(used, name => Assert.Contains(name, metrics));
+    }
 }

@@ -149,6 +149,44 @@ public sealed class FailureTests
         Assert.Equal("carry on here", messages[lost + 1].GetProperty("content").GetString());
     }
 
+    [Fact]
+    public async Task AGracefullyStoppedNodeGivesAnswersItsDrainTimeThenEndsThemFailedWithTheirTextKept()
+    {
+        // Rolling restart: SIGTERM. The node waits ShutdownDrainSeconds (2 s here) for running answers, then ends
+        // the rest as failed with the text generated so far stored, and leaves the cluster at once.
+        await using var cluster = await Cluster.StartAsync();
+        var user = new ChatUser();
+        using var a = user.On(cluster.A.BaseAddress);
+        using var b = user.On(cluster.B.BaseAddress);
+        var id = await a.CreateConversationAsync();
+        using var response = await a.SendAsync(id, "a long answer during a rolling restart");
+
+        var deltas = 0;
+        Task? stopping = null;
+        var stream = await StreamResult.ReadAsync(response, item =>
+        {
+            if (item.Name == "delta" && ++deltas == 10)
+            {
+                stopping = cluster.A.StopAsync();
+            }
+
+            return Task.CompletedTask;
+        });
+        await stopping!;
+
+        Assert.Equal("failed", stream.Status);
+        Assert.Contains("shut down", stream.Reason);
+        Assert.InRange(stream.Events.Count(e => e.Name == "delta"), 40, 299); // it kept streaming through the drain
+        var stored = (await b.GetConversationAsync(id)).GetProperty("messages").EnumerateArray().Last();
+        Assert.Equal("failed", stored.GetProperty("status").GetString());
+        Assert.Equal(stream.Text, stored.GetProperty("content").GetString());
+        Assert.Equal(JsonValueKind.Null, (await b.GetConversationAsync(id)).GetProperty("activeTask").ValueKind);
+
+        using var next = await b.SendAsync(id, "continue on b");
+        Assert.Equal(HttpStatusCode.OK, next.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await b.CancelAsync(await ReadTaskIdAsync(next))).StatusCode);
+    }
+
     private static async Task<long> SubscribersAsync(Cluster cluster)
     {
         // Channels use the cluster's key prefix; count subscribers of every "…cancel" channel.
