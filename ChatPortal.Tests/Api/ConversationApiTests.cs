@@ -208,7 +208,7 @@ public sealed class ConversationApiTests : IClassFixture<ConversationApiTests.No
 
         Assert.Equal("completed", status.GetProperty("status").GetString());
         Assert.Equal(60, status.GetProperty("tokens").GetInt32());
-        var answer = (await api.GetConversationAsync(id)).GetProperty("messages").EnumerateArray().Last();
+        var answer = await LastMessageAsync(api, id);
         Assert.Equal("completed", answer.GetProperty("status").GetString());
     }
 
@@ -274,6 +274,17 @@ public sealed class ConversationApiTests : IClassFixture<ConversationApiTests.No
         }
     }
 
+    /// <summary>A cancel answered 200 with the final state <paramref name="status"/>.</summary>
+    internal static async Task AssertStoppedAsync(HttpResponseMessage cancel, string status = "cancelled")
+    {
+        Assert.Equal(HttpStatusCode.OK, cancel.StatusCode);
+        Assert.Equal(status, (await cancel.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("status").GetString());
+    }
+
+    /// <summary>The newest message of a conversation, as the node behind <paramref name="api"/> stores it.</summary>
+    internal static async Task<JsonElement> LastMessageAsync(ChatApiClient api, string conversationId) =>
+        (await api.GetConversationAsync(conversationId)).GetProperty("messages").EnumerateArray().Last();
+
     internal static async Task AssertProblemAsync(HttpResponseMessage response, HttpStatusCode status, string? detailMentions)
     {
         Assert.Equal(status, response.StatusCode);
@@ -289,7 +300,9 @@ public sealed class ConversationApiTests : IClassFixture<ConversationApiTests.No
     [Fact]
     public async Task EveryMetricTheAlertRulesUseIsExported()
     {
-        using var api = NewUser();
+        // Its own process: in-process test hosts share one MeterListener, so their instruments mix.
+        await using var node = await NodeProcess.StartAsync("node-metrics");
+        using var api = new ChatUser().On(node.BaseAddress);
         var id = await api.CreateConversationAsync();
         using (var response = await api.SendAsync(id, "feed the metrics"))
         {
@@ -297,7 +310,7 @@ public sealed class ConversationApiTests : IClassFixture<ConversationApiTests.No
             await api.CancelAsync(taskId);
         }
 
-        using var http = new HttpClient { BaseAddress = _node.Server.BaseAddress };
+        using var http = new HttpClient { BaseAddress = node.BaseAddress };
         var metrics = await http.GetStringAsync("metrics");
         var rules = await File.ReadAllTextAsync(Path.Combine(RepositoryPaths.Root, "deploy", "prometheus", "chatportal-alerts.yml"));
         var used = System.Text.RegularExpressions.Regex.Matches(rules, @"chatportal_[a-z_]+").Select(m => m.Value).Distinct().ToList();

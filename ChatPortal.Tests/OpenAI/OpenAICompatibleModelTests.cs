@@ -85,7 +85,7 @@ public sealed class OpenAICompatibleModelTests : IAsyncLifetime
         var completion = Assert.Single(_model.Completions);
         Assert.True(completion.AbortedByClient, "the upstream request was aborted, not finished");
         Assert.InRange(completion.ChunksWritten, 10, 200);
-        var stored = (await onB.GetConversationAsync(id)).GetProperty("messages").EnumerateArray().Last();
+        var stored = await LastMessageAsync(onB, id);
         Assert.Equal(stream.Text, stored.GetProperty("content").GetString());
         Assert.Equal("cancelled", stored.GetProperty("status").GetString());
     }
@@ -104,7 +104,7 @@ public sealed class OpenAICompatibleModelTests : IAsyncLifetime
         Assert.Equal("failed", stream.Status);
         Assert.Contains("500", stream.Reason);
         Assert.Single(_model.Requests); // no silent retries
-        var stored = (await api.GetConversationAsync(id)).GetProperty("messages").EnumerateArray().Last();
+        var stored = await LastMessageAsync(api, id);
         Assert.Equal("failed", stored.GetProperty("status").GetString());
         Assert.Contains("500", stored.GetProperty("error").GetString());
     }
@@ -124,7 +124,7 @@ public sealed class OpenAICompatibleModelTests : IAsyncLifetime
         Assert.Equal("failed", stream.Status);
         Assert.Equal(string.Concat(Enumerable.Range(0, 5).Select(FakeOpenAIServer.Word)), stream.Text);
         Assert.Contains("closed the connection", stream.Reason);
-        var stored = (await api.GetConversationAsync(id)).GetProperty("messages").EnumerateArray().Last();
+        var stored = await LastMessageAsync(api, id);
         Assert.Equal("failed", stored.GetProperty("status").GetString());
         Assert.Equal(stream.Text, stored.GetProperty("content").GetString());
     }

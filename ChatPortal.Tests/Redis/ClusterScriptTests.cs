@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
 using ChatPortal.Testing;
+using static ChatPortal.Tests.Api.ConversationApiTests;
 
 namespace ChatPortal.Tests.Redis;
 
@@ -82,10 +83,9 @@ public sealed class ClusterScriptTests : IAsyncLifetime
         });
 
         var cancel = Assert.Single(cancels);
-        Assert.Equal(HttpStatusCode.OK, cancel.StatusCode);
-        Assert.Equal("cancelled", (await cancel.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("status").GetString());
+        await AssertStoppedAsync(cancel);
         Assert.Equal("cancelled", stream.Status);
-        var stored = (await api.GetConversationAsync(id)).GetProperty("messages").EnumerateArray().Last();
+        var stored = await LastMessageAsync(api, id);
         Assert.Equal(stream.Text, stored.GetProperty("content").GetString());
     }
 
