@@ -1,50 +1,67 @@
 using System.Collections.Concurrent;
+using ChatPortal.Testing;
 
 namespace ChatPortal.E2E;
 
 /// <summary>
-/// One test, one user: a fresh browser context (cookies, local storage) and page. Any script error on the
-/// page fails the test.
+/// One test, one user: a fresh browser context (cookies, local storage) and page. More tabs of the same user
+/// (<see cref="NewTabAsync"/>) and other users (<see cref="NewUserAsync"/>) are watched the same way: any script
+/// error or console error on any of them fails the test.
 /// </summary>
-public abstract class BrowserTest(SingleNodeFixture fixture) : IAsyncLifetime
+public abstract class BrowserTest<TFixture>(TFixture fixture) : IAsyncLifetime
+    where TFixture : IBrowserFixture
 {
     private readonly ConcurrentQueue<string> _pageErrors = new();
-    private IBrowserContext? _context;
+    private readonly List<IBrowserContext> _contexts = [];
     private IPage? _page;
 
-    protected SingleNodeFixture Fixture => fixture;
+    protected TFixture Fixture => fixture;
 
+    /// <summary>The first tab of the test's user.</summary>
     protected IPage Page => _page ?? throw new InvalidOperationException("Not initialised.");
 
-    public async Task InitializeAsync()
-    {
-        _context = await fixture.Browser.NewContextAsync(new()
-        {
-            ViewportSize = new() { Width = 1280, Height = 800 },
-            ColorScheme = ColorScheme.Light,
-            Locale = "en-US",
-        });
-        _page = await _context.NewPageAsync();
-        _page.PageError += (_, error) => _pageErrors.Enqueue($"page error: {error}");
-        _page.Console += (_, message) =>
-        {
-            if (message.Type == "error")
-            {
-                _pageErrors.Enqueue($"console error: {message.Text} at {message.Location}");
-            }
-        };
-    }
+    public async Task InitializeAsync() => _page = await NewUserAsync("user");
 
-    public async Task DisposeAsync()
+    public virtual async Task DisposeAsync()
     {
         var errors = _pageErrors.ToArray();
-        if (_context is not null)
+        foreach (var context in _contexts)
         {
-            await _context.CloseAsync();
+            await context.CloseAsync();
         }
 
         Assert.True(errors.Length == 0, "The page reported errors:\n" + string.Join('\n', errors));
     }
 
-    protected ChatPage ChatOn(ChatPortal.Testing.NodeProcess node) => new(Page, node);
+    /// <summary>Another user: a browser context of its own (its own identity cookie), with its first tab.</summary>
+    protected async Task<IPage> NewUserAsync(string name)
+    {
+        var context = await fixture.Browser.NewContextAsync(new()
+        {
+            ViewportSize = new() { Width = 1280, Height = 800 },
+            ColorScheme = ColorScheme.Light,
+            Locale = "en-US",
+        });
+        _contexts.Add(context);
+        return Watch(await context.NewPageAsync(), name);
+    }
+
+    /// <summary>Another tab of the same user as <paramref name="page"/> (the test's user by default): same cookies.</summary>
+    protected async Task<IPage> NewTabAsync(string name, IPage? page = null) =>
+        Watch(await (page ?? Page).Context.NewPageAsync(), name);
+
+    protected ChatPage ChatOn(NodeProcess node) => new(Page, node);
+
+    private IPage Watch(IPage page, string name)
+    {
+        page.PageError += (_, error) => _pageErrors.Enqueue($"[{name}] page error: {error}");
+        page.Console += (_, message) =>
+        {
+            if (message.Type == "error")
+            {
+                _pageErrors.Enqueue($"[{name}] console error: {message.Text} at {message.Location}");
+            }
+        };
+        return page;
+    }
 }

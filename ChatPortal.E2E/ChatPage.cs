@@ -41,6 +41,8 @@ public sealed partial class ChatPage(IPage page, NodeProcess node)
 
     public ILocator ThemeToggle => page.GetByTestId("theme-toggle");
 
+    public ILocator RedisBanner => page.GetByTestId("redis-banner");
+
     /// <summary>The id in <c>/c/{id}</c> of the current URL.</summary>
     public string ConversationId => ConversationUrl().Match(page.Url) is { Success: true } match
         ? match.Groups[1].Value
@@ -54,7 +56,14 @@ public sealed partial class ChatPage(IPage page, NodeProcess node)
         await WaitUntilReadyAsync();
     }
 
-    /// <summary>Loaded and interactive: the composer's script focuses the text area once it is wired up.</summary>
+    /// <summary>Opens <c>/c/{id}</c> on this node and waits until the composer is ready.</summary>
+    public async Task OpenAsync(string conversationId)
+    {
+        await page.GotoAsync($"{node.Url}/c/{conversationId}");
+        await WaitUntilReadyAsync();
+    }
+
+    /// <summary>Loaded and interactive: the composer focuses the text area once it is wired up and enabled.</summary>
     public async Task WaitUntilReadyAsync()
     {
         await Expect(ComposerInput).ToBeEnabledAsync();
@@ -76,6 +85,13 @@ public sealed partial class ChatPage(IPage page, NodeProcess node)
     }
 
     public async Task<string> LastAnswerTextAsync() => await LastAnswerText.InnerTextAsync();
+
+    /// <summary>The words the newest answer shows now.</summary>
+    public async Task<IReadOnlyList<string>> LastAnswerWordsAsync() => Words(await LastAnswerTextAsync());
+
+    /// <summary>The id of the task writing the newest answer (an answer's message id is its task id).</summary>
+    public async Task<string> LastAnswerTaskIdAsync() =>
+        await LastAnswer.GetAttributeAsync("data-message-id") ?? throw new InvalidOperationException("The answer has no id.");
 
     /// <summary><c>GET /api/conversations/{id}</c> with the browser's cookies: the same user.</summary>
     public async Task<JsonElement> GetConversationAsync()

@@ -4,7 +4,7 @@ using System.Text.RegularExpressions;
 namespace ChatPortal.E2E;
 
 [Collection(SingleNodeCollection.Name)]
-public sealed class ChatTests(SingleNodeFixture fixture) : BrowserTest(fixture)
+public sealed class ChatTests(SingleNodeFixture fixture) : BrowserTest<SingleNodeFixture>(fixture)
 {
     [Fact]
     public async Task SendingAMessageStreamsTheAnswer()

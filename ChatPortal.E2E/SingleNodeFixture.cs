@@ -7,21 +7,14 @@ namespace ChatPortal.E2E;
 /// <see cref="Node"/> writes slowly so streaming and Stop can be watched; <see cref="FastNode"/> finishes
 /// answers in about two seconds for tests that need completed answers.
 /// </summary>
-public sealed class SingleNodeFixture : IAsyncLifetime
+public sealed class SingleNodeFixture : IBrowserFixture, IAsyncLifetime
 {
     public const string NodeId = "node-e2e";
     public const string FastNodeId = "node-e2e-fast";
 
-    private static readonly string[] ChromiumArgs =
-    [
-        "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync",
-    ];
-
     private NodeProcess? _node;
     private NodeProcess? _fastNode;
-    private IPlaywright? _playwright;
-    private IBrowser? _browser;
+    private Chromium? _chromium;
 
     /// <summary>15 tokens/s, 400 tokens: an answer streams for about 27 s.</summary>
     public NodeProcess Node => _node ?? throw new InvalidOperationException("The fixture is not started.");
@@ -32,7 +25,7 @@ public sealed class SingleNodeFixture : IAsyncLifetime
     /// </summary>
     public NodeProcess FastNode => _fastNode ?? throw new InvalidOperationException("The fixture is not started.");
 
-    public IBrowser Browser => _browser ?? throw new InvalidOperationException("The fixture is not started.");
+    public IBrowser Browser => _chromium?.Browser ?? throw new InvalidOperationException("The fixture is not started.");
 
     public async Task InitializeAsync()
     {
@@ -41,15 +34,8 @@ public sealed class SingleNodeFixture : IAsyncLifetime
         {
             var node = NodeProcess.StartAsync(NodeId, InMemory(tokensPerSecond: 15, responseTokens: 400));
             var fastNode = NodeProcess.StartAsync(FastNodeId, InMemory(tokensPerSecond: 60, responseTokens: 140));
-            var playwright = Playwright.CreateAsync();
-            await Task.WhenAll(Capture(node, n => _node = n), Capture(fastNode, n => _fastNode = n), playwright);
-            _playwright = await playwright;
-            _browser = await _playwright.Chromium.LaunchAsync(new()
-            {
-                ExecutablePath = "/usr/bin/chromium",
-                Headless = true,
-                Args = ChromiumArgs,
-            });
+            var chromium = Chromium.LaunchAsync();
+            await Task.WhenAll(Capture(node, n => _node = n), Capture(fastNode, n => _fastNode = n), Capture(chromium, c => _chromium = c));
         }
         catch
         {
@@ -60,12 +46,11 @@ public sealed class SingleNodeFixture : IAsyncLifetime
 
     public async Task DisposeAsync()
     {
-        if (_browser is not null)
+        if (_chromium is not null)
         {
-            await _browser.CloseAsync();
+            await _chromium.DisposeAsync();
         }
 
-        _playwright?.Dispose();
         if (_node is not null)
         {
             await _node.DisposeAsync();
@@ -84,8 +69,8 @@ public sealed class SingleNodeFixture : IAsyncLifetime
         ["ChatPortal__Model__Simulated__ResponseTokens"] = responseTokens.ToString(System.Globalization.CultureInfo.InvariantCulture),
     };
 
-    /// <summary>Keeps a node as soon as it runs, so a failure of the other one still disposes it.</summary>
-    private static async Task Capture(Task<NodeProcess> start, Action<NodeProcess> keep) => keep(await start);
+    /// <summary>Keeps a node or the browser as soon as it runs, so a failure of another one still disposes it.</summary>
+    private static async Task Capture<T>(Task<T> start, Action<T> keep) => keep(await start);
 }
 
 [CollectionDefinition(Name)]

@@ -31,5 +31,8 @@ export function init(textarea) {
             grow();
         },
     });
-    textarea.focus();
+}
+
+export function focus(textarea) {
+    textarea?.focus();
 }

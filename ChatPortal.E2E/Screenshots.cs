@@ -1,0 +1,56 @@
+using ChatPortal.Testing;
+
+namespace ChatPortal.E2E;
+
+/// <summary>Key screens as images in artifacts/screenshots; the ones the README shows are copied to docs/images.</summary>
+public static class Screenshots
+{
+    public static string Directory => Path.Combine(RepositoryPaths.ArtifactsDirectory, "screenshots");
+
+    /// <summary>The whole page, animations stopped, no hover tooltip.</summary>
+    /// <param name="growToContent">
+    /// Make the window as tall as the content of the page's scrolling panel for the picture (a full-page screenshot
+    /// stops at the window when the document itself does not scroll, as in the dashboard).
+    /// </param>
+    public static async Task<string> SaveAsync(IPage page, string name, bool growToContent = false)
+    {
+        System.IO.Directory.CreateDirectory(Directory);
+        var path = Path.Combine(Directory, name);
+        await page.Mouse.MoveAsync(1, 1);
+        var size = page.ViewportSize;
+        var hidden = growToContent && size is not null ? await page.EvaluateAsync<int>(HiddenHeight) : 0;
+        if (hidden > 0)
+        {
+            await page.SetViewportSizeAsync(size!.Width, size.Height + hidden);
+        }
+
+        try
+        {
+            await page.ScreenshotAsync(new() { Path = path, FullPage = true, Animations = ScreenshotAnimations.Disabled });
+        }
+        finally
+        {
+            if (hidden > 0)
+            {
+                await page.SetViewportSizeAsync(size!.Width, size.Height);
+            }
+        }
+
+        return path;
+    }
+
+    /// <summary>How much of the tallest scrolling panel is out of view.</summary>
+    private const string HiddenHeight = """
+        () => Math.max(0, ...[...document.querySelectorAll('*')]
+            .filter(e => ['auto', 'scroll'].includes(getComputedStyle(e).overflowY))
+            .map(e => Math.ceil(e.scrollHeight - e.clientHeight)))
+        """;
+
+    /// <summary>Copies a screenshot to docs/images (committed: the README shows it).</summary>
+    public static void Publish(string path, string docsName)
+    {
+        var docs = Path.Combine(RepositoryPaths.Root, "docs", "images");
+        System.IO.Directory.CreateDirectory(docs);
+        File.Copy(path, Path.Combine(docs, docsName), overwrite: true);
+    }
+}
