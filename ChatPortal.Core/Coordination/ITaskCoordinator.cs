@@ -13,10 +13,16 @@ public interface ITaskCoordinator
     bool IsDistributed { get; }
 
     /// <summary>
-    /// Claims the conversation for the task and registers it, in one round trip. Fails with the running
-    /// task when the conversation already has one (on any node).
+    /// Claims the conversation for the task, in one round trip. Fails with the running task when the
+    /// conversation already has one (on any node).
     /// </summary>
     Task<ClaimResult> RegisterAsync(TaskInfo task, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Tells every node the task started, once its question is stored (so nobody sees an answer without its
+    /// question). Fire and forget.
+    /// </summary>
+    RedisCost AnnounceStarted(TaskInfo task);
 
     /// <summary>Releases the claim and announces the final state, in one round trip.</summary>
     Task<RedisCost> CompleteAsync(TaskInfo task, TaskEnded outcome, int tokens, CancellationToken cancellationToken = default);

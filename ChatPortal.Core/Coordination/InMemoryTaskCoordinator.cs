@@ -17,6 +17,8 @@ public sealed class InMemoryTaskCoordinator(LocalTaskRegistry registry) : ITaskC
         return Task.FromResult(ReferenceEquals(holder, task) ? ClaimResult.Success : ClaimResult.Conflict(holder));
     }
 
+    public RedisCost AnnounceStarted(TaskInfo task) => default;
+
     public Task<RedisCost> CompleteAsync(TaskInfo task, TaskEnded outcome, int tokens, CancellationToken cancellationToken = default)
     {
         _claims.TryRemove(new KeyValuePair<string, TaskInfo>(task.ConversationId, task));

@@ -118,6 +118,8 @@ public sealed partial class GenerationEngine(
             throw;
         }
 
+        // Announced only now that its question is stored: no node shows an answer without its question.
+        var cost = claim.Cost + coordinator.AnnounceStarted(task.Info);
         Log.Started(logger, task.Id, conversationId, node.Id);
         events.Raise(new TaskLifecycleEvent(TaskLifecycleKind.Started, task.Info, GenerationStatus.Running, 0));
 
@@ -125,7 +127,7 @@ public sealed partial class GenerationEngine(
         using (ExecutionContext.SuppressFlow())
         {
             // The task belongs to the node: it does not flow the request's context or token.
-            _ = Task.Run(() => RunAsync(task, prompt, claim.Cost, registerMs), CancellationToken.None);
+            _ = Task.Run(() => RunAsync(task, prompt, cost, registerMs), CancellationToken.None);
         }
 
         return new StartResult(StartOutcome.Started, task);

@@ -36,6 +36,8 @@ public sealed class PollingBaselineCoordinator(RedisTaskCoordinator inner, Redis
 
     public Task<ClaimResult> RegisterAsync(TaskInfo task, CancellationToken cancellationToken = default) => inner.RegisterAsync(task, cancellationToken);
 
+    public RedisCost AnnounceStarted(TaskInfo task) => inner.AnnounceStarted(task);
+
     public Task<RedisCost> CompleteAsync(TaskInfo task, TaskEnded outcome, int tokens, CancellationToken cancellationToken = default) =>
         inner.CompleteAsync(task, outcome, tokens, cancellationToken);
 
