@@ -64,7 +64,7 @@ public sealed class AdminPageTests : ComponentTest
         var recent = Assert.Single(cut.FindAll("[data-testid=admin-recent-row]"));
         Assert.Equal("t-1", recent.GetAttribute("data-task-id"));
         Assert.Equal("cancelled", recent.GetAttribute("data-status"));
-        Assert.Contains($"stopped in {3.2:0.0} ms", recent.TextContent);
+        Assert.Contains($"owner stopped it in {3.2:0.0} ms", recent.TextContent);
         Assert.Contains("42 tokens", recent.TextContent);
     }
 

@@ -21,7 +21,7 @@ public sealed class OverheadCardTests : ComponentTest
 
         Assert.Equal($"{6.2:0.0}", Stat(cut, "Redis commands / answer"));
         Assert.Equal($"{0.84:0.00} ms", Stat(cut, "coordination / answer"));
-        Assert.Equal($"{1.4:0.0} / {3.1:0.0} / {7.6:0.0} ms", Stat(cut, "cancel latency p50 / p95 / p99"));
+        Assert.Equal($"{1.4:0.0} / {3.1:0.0} / {7.6:0.0} ms", Stat(cut, "Stop accepted → confirmed, p50 / p95 / p99"));
         Assert.Equal($"{87.5:0.#} %", Stat(cut, "Stop confirmed on first click"));
         Assert.Contains("(8)", cut.Find("[data-testid=metric-cancel-success] .cp-stat-label").TextContent);
     }
@@ -32,7 +32,7 @@ public sealed class OverheadCardTests : ComponentTest
         var cut = RenderCard(Metrics(answers: 0, commandsPerAnswer: null, overheadMsPerAnswer: null), history: []);
 
         Assert.Equal("—", Stat(cut, "Redis commands / answer"));
-        Assert.Equal("— / — / — ms", Stat(cut, "cancel latency p50 / p95 / p99"));
+        Assert.Equal("— / — / — ms", Stat(cut, "Stop accepted → confirmed, p50 / p95 / p99"));
         Assert.Equal("—", Stat(cut, "Stop confirmed on first click"));
     }
 
