@@ -27,8 +27,12 @@ public interface ITaskCoordinator
     /// <summary>Releases the claim and announces the final state, in one round trip.</summary>
     Task<RedisCost> CompleteAsync(TaskInfo task, TaskEnded outcome, int tokens, CancellationToken cancellationToken = default);
 
-    /// <summary>The running task with this id on any node (possibly of a node that died), or null.</summary>
-    Task<RunningTask?> FindRunningAsync(string taskId, CancellationToken cancellationToken = default);
+    /// <summary>
+    /// The running task with this id on any node (possibly of a node that died), or null. Without
+    /// <paramref name="checkOwner"/> the owner's liveness and token count are not read (one round trip less,
+    /// for Stop: a cancel sent to a dead owner simply goes unconfirmed).
+    /// </summary>
+    Task<RunningTask?> FindRunningAsync(string taskId, bool checkOwner = true, CancellationToken cancellationToken = default);
 
     /// <summary>The task running in a conversation on any node, or null.</summary>
     Task<TaskInfo?> FindRunningInConversationAsync(string conversationId, CancellationToken cancellationToken = default);

@@ -25,7 +25,7 @@ public sealed class InMemoryTaskCoordinator(LocalTaskRegistry registry) : ITaskC
         return Task.FromResult(default(RedisCost));
     }
 
-    public Task<RunningTask?> FindRunningAsync(string taskId, CancellationToken cancellationToken = default) =>
+    public Task<RunningTask?> FindRunningAsync(string taskId, bool checkOwner = true, CancellationToken cancellationToken = default) =>
         Task.FromResult(registry.Find(taskId) is { } task ? new RunningTask(task.Info, task.Tokens) : null);
 
     public Task<TaskInfo?> FindRunningInConversationAsync(string conversationId, CancellationToken cancellationToken = default) =>

@@ -164,7 +164,7 @@ public sealed partial class GenerationEngine(
                 : new CancelResult(CancelOutcome.Stopped, taskId, ended.Status, node.Id);
         }
 
-        if (await coordinator.FindRunningAsync(taskId, cancellationToken).ConfigureAwait(false) is { } remote)
+        if (await coordinator.FindRunningAsync(taskId, checkOwner: false, cancellationToken).ConfigureAwait(false) is { } remote)
         {
             if (userId is not null && remote.Info.UserId != userId)
             {
@@ -209,7 +209,7 @@ public sealed partial class GenerationEngine(
                 : null;
         }
 
-        if (await coordinator.FindRunningAsync(taskId, cancellationToken).ConfigureAwait(false) is { } remote)
+        if (await coordinator.FindRunningAsync(taskId, cancellationToken: cancellationToken).ConfigureAwait(false) is { } remote)
         {
             return userId is null || remote.Info.UserId == userId
                 ? new TaskView(taskId, conversationId, remote.Info.UserId, remote.Info.Node, remote.OwnerAlive ? GenerationStatus.Running : GenerationStatus.Failed, remote.Tokens)
@@ -290,15 +290,11 @@ public sealed partial class GenerationEngine(
 
         var ended = task.End(status, reason);
         var answer = new ChatMessage(task.Id, ChatRole.Assistant, task.Text, ToMessageStatus(ended.Status), task.Info.StartedAt, ended.Reason, task.Tokens, node.Id);
-        try
-        {
-            await store.AppendAsync(task.Info.UserId, task.Info.ConversationId, answer, CancellationToken.None).ConfigureAwait(false);
-        }
-        catch (Exception ex)
-        {
-            Log.StoreFailed(logger, ex, task.Id);
-        }
 
+        // Store, then release and announce the end. Both are issued before either is awaited: on one Redis
+        // connection the commands run in the order they were sent, so the answer is stored before anyone hears
+        // of the end, and the two cost one round trip, not two.
+        var stored = StoreAnswerAsync(task, answer);
         var completeCost = default(RedisCost);
         var started = Stopwatch.GetTimestamp();
         try
@@ -310,6 +306,8 @@ public sealed partial class GenerationEngine(
             Log.ReleaseFailed(logger, ex, task.Id);
         }
 
+        await stored.ConfigureAwait(false);
+
         var completeMs = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
         registry.Remove(task);
         var cost = registerCost + completeCost;
@@ -318,6 +316,18 @@ public sealed partial class GenerationEngine(
         task.Complete();
         events.Raise(new TaskLifecycleEvent(TaskLifecycleKind.Ended, task.Info, ended.Status, task.Tokens, task.CancelLatency?.TotalMilliseconds));
         task.Dispose();
+    }
+
+    private async Task StoreAnswerAsync(GenerationTask task, ChatMessage answer)
+    {
+        try
+        {
+            await store.AppendAsync(task.Info.UserId, task.Info.ConversationId, answer, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
+            Log.StoreFailed(logger, ex, task.Id);
+        }
     }
 
     private async Task<TaskView?> FindEndedAsync(string taskId, string conversationId, string? userId, CancellationToken cancellationToken)

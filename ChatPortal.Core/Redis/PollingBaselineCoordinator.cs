@@ -41,7 +41,8 @@ public sealed class PollingBaselineCoordinator(RedisTaskCoordinator inner, Redis
     public Task<RedisCost> CompleteAsync(TaskInfo task, TaskEnded outcome, int tokens, CancellationToken cancellationToken = default) =>
         inner.CompleteAsync(task, outcome, tokens, cancellationToken);
 
-    public Task<RunningTask?> FindRunningAsync(string taskId, CancellationToken cancellationToken = default) => inner.FindRunningAsync(taskId, cancellationToken);
+    public Task<RunningTask?> FindRunningAsync(string taskId, bool checkOwner = true, CancellationToken cancellationToken = default) =>
+        inner.FindRunningAsync(taskId, checkOwner, cancellationToken);
 
     public Task<TaskInfo?> FindRunningInConversationAsync(string conversationId, CancellationToken cancellationToken = default) =>
         inner.FindRunningInConversationAsync(conversationId, cancellationToken);

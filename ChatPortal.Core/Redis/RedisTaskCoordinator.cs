@@ -259,7 +259,7 @@ public sealed partial class RedisTaskCoordinator : ITaskCoordinator, IHostedServ
 
     // ---------------------------------------------------------------- lookups
 
-    public async Task<RunningTask?> FindRunningAsync(string taskId, CancellationToken cancellationToken = default)
+    public async Task<RunningTask?> FindRunningAsync(string taskId, bool checkOwner = true, CancellationToken cancellationToken = default)
     {
         if (_registry.Find(taskId) is { } local)
         {
@@ -271,7 +271,7 @@ public sealed partial class RedisTaskCoordinator : ITaskCoordinator, IHostedServ
             return null;
         }
 
-        var running = await FindClaimAsync(conversationId).ConfigureAwait(false);
+        var running = await FindClaimAsync(conversationId, checkOwner).ConfigureAwait(false);
         return running?.Info.TaskId == taskId ? running : null;
     }
 
@@ -286,7 +286,7 @@ public sealed partial class RedisTaskCoordinator : ITaskCoordinator, IHostedServ
     }
 
     /// <summary>The task holding a conversation's claim, with its token count from the owner's heartbeat.</summary>
-    private async Task<RunningTask?> FindClaimAsync(string conversationId)
+    private async Task<RunningTask?> FindClaimAsync(string conversationId, bool checkOwner = true)
     {
         if (!_redis.IsAvailable)
         {
@@ -305,6 +305,11 @@ public sealed partial class RedisTaskCoordinator : ITaskCoordinator, IHostedServ
             {
                 // Ours, but no longer in the registry: it just ended.
                 return _registry.Find(claim.Task.TaskId) is { } local ? new RunningTask(local.Info, local.Tokens) : null;
+            }
+
+            if (!checkOwner)
+            {
+                return new RunningTask(claim.Task, 0);
             }
 
             var heartbeat = await ReadHeartbeatAsync(claim.Task.Node).ConfigureAwait(false);
@@ -619,7 +624,7 @@ public sealed partial class RedisTaskCoordinator : ITaskCoordinator, IHostedServ
                 if (message is null)
                 {
                     // Quiet: the task may have ended before the owner saw our request, or its node died.
-                    if (++quietChecks % 2 == 1 && await FindRunningAsync(task.TaskId, cancellationToken).ConfigureAwait(false) is not { OwnerAlive: true })
+                    if (++quietChecks % 2 == 1 && await FindRunningAsync(task.TaskId, cancellationToken: cancellationToken).ConfigureAwait(false) is not { OwnerAlive: true })
                     {
                         await foreach (var item in FinalFromHistoryAsync(task, received, cancellationToken).ConfigureAwait(false))
                         {

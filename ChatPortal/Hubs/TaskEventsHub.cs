@@ -1,29 +1,18 @@
 using ChatPortal.Core.Generation;
-using ChatPortal.Identity;
 using Microsoft.AspNetCore.SignalR;
 
 namespace ChatPortal.Hubs;
 
 /// <summary>
-/// Live task events for a user's tabs and devices on every node, and for outside clients (<c>/hubs/tasks</c>).
-/// Administrators also get every task's events. In Redis mode this hub, and only this hub, uses the Redis
-/// backplane: Blazor's own circuits never depend on Redis.
+/// Live task events for a user's tabs and devices on every node, and for outside clients (<c>/hubs/tasks</c>):
+/// each event goes to its user only, one backplane message per event. (Administrators watch every task on
+/// <c>/admin</c> or <c>/api/admin</c>.) In Redis mode this hub, and only this hub, uses the Redis backplane:
+/// Blazor's own circuits never depend on Redis.
 /// </summary>
 public sealed class TaskEventsHub : Hub
 {
     public const string Path = "/hubs/tasks";
-    public const string AdminsGroup = "admins";
     public const string EventMethod = "taskEvent";
-
-    public override async Task OnConnectedAsync()
-    {
-        if (Context.User?.IsAdmin() == true)
-        {
-            await Groups.AddToGroupAsync(Context.ConnectionId, AdminsGroup);
-        }
-
-        await base.OnConnectedAsync();
-    }
 }
 
 public sealed record TaskEventDto(string Kind, string TaskId, string ConversationId, string Node, string Status, int Tokens, double? CancelLatencyMs);
@@ -62,7 +51,6 @@ internal sealed class TaskEventsBroadcaster(TaskLifecycleEvents events, IHubCont
         try
         {
             await hub.Clients.User(userId).SendAsync(TaskEventsHub.EventMethod, dto);
-            await hub.Clients.Group(TaskEventsHub.AdminsGroup).SendAsync(TaskEventsHub.EventMethod, dto);
         }
         catch (Exception ex)
         {
