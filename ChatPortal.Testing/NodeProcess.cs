@@ -32,6 +32,9 @@ public sealed class NodeProcess : IAsyncDisposable
 
     public bool IsRunning => _process is { HasExited: false };
 
+    /// <summary>The node's process id while it runs (for /proc figures: CPU time, resident memory).</summary>
+    public int? ProcessId => IsRunning ? _process!.Id : null;
+
     /// <summary>What the node wrote to stdout and stderr, for failure messages.</summary>
     public string Log => string.Join('\n', _log);
 

@@ -1,0 +1,113 @@
+using System.Globalization;
+using ChatPortal.Testing;
+
+namespace ChatPortal.Bench;
+
+/// <summary>
+/// The nodes one mode runs on: a fresh redis-server (Redis modes) and fresh node processes on loopback, or
+/// nodes that already run at given URLs.
+/// </summary>
+public sealed class BenchCluster : IAsyncDisposable
+{
+    private readonly RedisServer? _redis;
+    private readonly IReadOnlyList<NodeProcess> _processes;
+
+    private BenchCluster(CoordinationMode mode, IReadOnlyList<Uri> nodes, IReadOnlyList<string?> nodeIds, string? redisEndpoint, RedisServer? redis, IReadOnlyList<NodeProcess> processes)
+    {
+        Mode = mode;
+        Nodes = nodes;
+        NodeIds = nodeIds;
+        RedisEndpoint = redisEndpoint;
+        _redis = redis;
+        _processes = processes;
+    }
+
+    public CoordinationMode Mode { get; }
+
+    public IReadOnlyList<Uri> Nodes { get; }
+
+    /// <summary>Node names when this benchmark named them (null for given URLs).</summary>
+    public IReadOnlyList<string?> NodeIds { get; }
+
+    /// <summary>host:port of the Redis the nodes share, when it is known.</summary>
+    public string? RedisEndpoint { get; }
+
+    /// <summary>True when this benchmark started the redis-server (false for given URLs).</summary>
+    public bool OwnsRedis => _redis is not null;
+
+    /// <summary>Process ids of the nodes this benchmark started (empty for given URLs).</summary>
+    public IReadOnlyList<int> ProcessIds => [.. _processes.Select(p => p.ProcessId).OfType<int>()];
+
+    public static async Task<BenchCluster> StartAsync(CoordinationMode mode, BenchOptions options)
+    {
+        var redis = mode.UsesRedis() ? await RedisServer.StartAsync() : null;
+        var settings = new Dictionary<string, string>
+        {
+            ["ChatPortal__Model__Simulated__ResponseTokens"] = options.ResponseTokens.ToString(CultureInfo.InvariantCulture),
+            ["ChatPortal__Model__Simulated__TokensPerSecond"] = options.TokensPerSecond.ToString(CultureInfo.InvariantCulture),
+            ["ChatPortal__Model__Simulated__FirstTokenDelayMs"] = "0",
+            ["ChatPortal__Limits__MessagesPerMinute"] = "100000",
+            ["Logging__LogLevel__ChatPortal"] = "Warning",
+        };
+        if (redis is not null)
+        {
+            settings["ChatPortal__Redis"] = redis.ConnectionString;
+        }
+
+        foreach (var (key, value) in mode.NodeSettings())
+        {
+            settings[key] = value;
+        }
+
+        var starting = Enumerable.Range(0, options.Nodes).Select(i => NodeProcess.StartAsync($"node-{(char)('a' + i)}", settings)).ToList();
+        try
+        {
+            var processes = await Task.WhenAll(starting);
+            return new BenchCluster(mode, [.. processes.Select(p => p.BaseAddress)], [.. processes.Select(p => (string?)p.NodeId)], redis?.ConnectionString, redis, processes);
+        }
+        catch
+        {
+            foreach (var started in starting.Where(t => t.IsCompletedSuccessfully))
+            {
+                await started.Result.DisposeAsync();
+            }
+
+            if (redis is not null)
+            {
+                await redis.DisposeAsync();
+            }
+
+            throw;
+        }
+    }
+
+    public static BenchCluster Attach(CoordinationMode mode, IReadOnlyList<string> urls, string? redisEndpoint) =>
+        new(mode, [.. urls.Select(u => new Uri(u.TrimEnd('/') + "/"))], [.. urls.Select(_ => (string?)null)], redisEndpoint, null, []);
+
+    /// <summary>The index of the node with this name, when known.</summary>
+    public int? IndexOf(string? nodeId)
+    {
+        for (var i = 0; i < NodeIds.Count; i++)
+        {
+            if (NodeIds[i] is { } id && id == nodeId)
+            {
+                return i;
+            }
+        }
+
+        return null;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var process in _processes)
+        {
+            await process.DisposeAsync();
+        }
+
+        if (_redis is not null)
+        {
+            await _redis.DisposeAsync();
+        }
+    }
+}

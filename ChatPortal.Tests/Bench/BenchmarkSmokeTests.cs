@@ -1,0 +1,61 @@
+using ChatPortal.Bench;
+using Xunit.Abstractions;
+
+namespace ChatPortal.Tests.Bench;
+
+/// <summary>
+/// Runs the benchmark's smoke profile once (2 real nodes per mode, one level of 8 streams) so the benchmark cannot
+/// rot. Asserts behaviour, never speed: every answer ends, cancels stop answers, push needs no Redis command per
+/// chunk while the polling baseline does.
+/// </summary>
+public sealed class BenchmarkSmokeTests(ITestOutputHelper output)
+{
+    [Fact]
+    public async Task SmokeRunReportsAllThreeModesWithSaneFigures()
+    {
+        var log = new StringWriter();
+        BenchReport report;
+        try
+        {
+            report = await new Benchmark(BenchOptions.Smoke, log).RunAsync();
+        }
+        finally
+        {
+            output.WriteLine(log.ToString());
+        }
+
+        output.WriteLine(MarkdownReport.Render(report));
+        Assert.Equal(CoordinationModes.All, report.Modes);
+        foreach (var result in report.Results)
+        {
+            Assert.Equal(0, result.NotEnded);
+            Assert.Equal(result.Streams, result.Answers);
+            Assert.Equal(2, result.CancelAttempts);
+            Assert.Equal(2, result.Cancelled);
+            Assert.True(result.TokensPerSecond > 0, $"{result.Mode}: no tokens delivered");
+        }
+
+        var push = report.Of(CoordinationMode.Push).Single();
+        var memory = report.Of(CoordinationMode.InMemory).Single();
+        var polling = report.Of(CoordinationMode.Polling).Single();
+
+        Assert.Equal(1.0, push.FirstAttemptSuccess);
+        Assert.Equal(1.0, memory.FirstAttemptSuccess);
+
+        // The coordinator's own count: one script to start, one batch to end, whatever the answer's length.
+        Assert.InRange(push.Coordination!.CommandsPerAnswer, 1, 6);
+        Assert.True(push.CommandsPerAnswer > 0, "push mode counted no Redis commands");
+        Assert.Equal(0, memory.CommandsPerAnswer);
+
+        // Polling checks its flag every 10 chunks (0.1 per chunk); push sends nothing per chunk.
+        Assert.NotNull(push.CommandsPerChunk);
+        Assert.NotNull(polling.CommandsPerChunk);
+        Assert.True(push.CommandsPerChunk < 0.05, $"push: {push.CommandsPerChunk} Redis commands per chunk");
+        Assert.True(polling.CommandsPerChunk > 0.05, $"polling: {polling.CommandsPerChunk} Redis commands per chunk");
+        Assert.True(polling.CommandsPerAnswer > push.CommandsPerAnswer, "polling should cost more Redis commands per answer than push");
+
+        Assert.True(push.CpuMsPerAnswer > 0 && push.PeakRssMiB > 0, "node CPU and memory come from /proc");
+        Assert.Contains("<svg", BenchCharts.CancelLatency(report), StringComparison.Ordinal);
+        Assert.Contains("<svg", BenchCharts.RedisCommands(report), StringComparison.Ordinal);
+    }
+}
