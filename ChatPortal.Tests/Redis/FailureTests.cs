@@ -70,6 +70,14 @@ public sealed class FailureTests
         Assert.Equal("completed", stream.Status);
         Assert.Equal(200, stream.Events.Count(e => e.Name == "delta"));
 
+        // Still without Redis: node a answers from its own copy, with the answer it streamed; node b, which never
+        // read this conversation, says the shared state is unreachable (503) instead of a false 404.
+        var onA = await a.GetConversationAsync(id);
+        Assert.Equal(stream.Text, onA.GetProperty("messages")[1].GetProperty("content").GetString());
+        var onB = await b.Http.GetAsync($"api/conversations/{id}");
+        await AssertProblemAsync(onB, HttpStatusCode.ServiceUnavailable, "shared state");
+        Assert.NotNull(onB.Headers.RetryAfter);
+
         await cluster.Redis.RestartAsync();
         await Cluster.EventuallyAsync(async () => (await Cluster.ReadyAsync(cluster.A)).GetProperty("status").GetString() == "Healthy",
             TimeSpan.FromSeconds(15), "node a reports Healthy again");
