@@ -22,6 +22,13 @@ public sealed class ChatPortalOptions
 
     public LimitsOptions Limits { get; set; } = new();
 
+    /// <summary>Where a node keeps files (the SQLite database of the embedded default); relative to the content root.</summary>
+    public string DataDirectory { get; set; } = "data";
+
+    public DatabaseOptions Database { get; set; } = new();
+
+    public DataProtectionOptions DataProtection { get; set; } = new();
+
     public bool UsesRedis => !string.IsNullOrWhiteSpace(Redis);
 }
 
@@ -77,7 +84,42 @@ public sealed class LimitsOptions
     [Range(1, 1_000_000)]
     public int MaxMessageChars { get; set; } = 8000;
 
-    /// <summary>Messages one user may send per minute on one node.</summary>
+    /// <summary>Messages one user may send per minute, cluster-wide.</summary>
     [Range(1, 100_000)]
     public int MessagesPerMinute { get; set; } = 30;
+
+    /// <summary>Messages from one client address per minute, whatever identities it uses, cluster-wide.</summary>
+    [Range(1, 100_000)]
+    public int MessagesPerMinutePerAddress { get; set; } = 60;
+
+    /// <summary>Answers one user may have generating at once, cluster-wide.</summary>
+    [Range(1, 100_000)]
+    public int ConcurrentAnswersPerUser { get; set; } = 3;
+}
+
+public enum DatabaseProvider
+{
+    Sqlite,
+    Postgres,
+}
+
+/// <summary>The system of record: a SQLite file for one node, PostgreSQL for a cluster.</summary>
+public sealed class DatabaseOptions
+{
+    public DatabaseProvider Provider { get; set; } = DatabaseProvider.Sqlite;
+
+    /// <summary>ADO.NET connection string; empty means <c>Data Source={DataDirectory}/chatportal.db</c> for SQLite.</summary>
+    public string? ConnectionString { get; set; }
+
+    /// <summary>Apply the migrations at start (under a lock); false for operators who migrate separately.</summary>
+    public bool MigrateOnStart { get; set; } = true;
+}
+
+/// <summary>Encryption at rest of the Data Protection keys stored in the database.</summary>
+public sealed class DataProtectionOptions
+{
+    /// <summary>A PFX file whose certificate encrypts the key ring; empty means keys are stored unencrypted.</summary>
+    public string? CertificatePath { get; set; }
+
+    public string? CertificatePassword { get; set; }
 }

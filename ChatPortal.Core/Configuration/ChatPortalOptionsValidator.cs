@@ -40,6 +40,21 @@ public sealed class ChatPortalOptionsValidator : IValidateOptions<ChatPortalOpti
             }
         }
 
+        if (options.Database.Provider == DatabaseProvider.Postgres && string.IsNullOrWhiteSpace(options.Database.ConnectionString))
+        {
+            failures.Add($"{root}:Database:ConnectionString is required when {root}:Database:Provider is Postgres.");
+        }
+
+        if (string.IsNullOrWhiteSpace(options.DataDirectory))
+        {
+            failures.Add($"{root}:DataDirectory must not be empty.");
+        }
+
+        if (!string.IsNullOrWhiteSpace(options.DataProtection.CertificatePath) && !File.Exists(options.DataProtection.CertificatePath))
+        {
+            failures.Add($"{root}:DataProtection:CertificatePath names a file that does not exist ('{options.DataProtection.CertificatePath}').");
+        }
+
         if (string.IsNullOrWhiteSpace(options.Admin.Username))
         {
             failures.Add($"{root}:Admin:Username must not be empty.");
