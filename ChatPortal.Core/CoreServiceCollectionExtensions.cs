@@ -1,9 +1,10 @@
 using ChatPortal.Core.Configuration;
-using ChatPortal.Core.Conversations;
 using ChatPortal.Core.Coordination;
 using ChatPortal.Core.Generation;
-using ChatPortal.Core.Telemetry;
+using ChatPortal.Core.Ownership;
 using ChatPortal.Core.Redis;
+using ChatPortal.Core.Storage;
+using ChatPortal.Core.Telemetry;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -15,8 +16,8 @@ namespace ChatPortal.Core;
 public static class CoreServiceCollectionExtensions
 {
     /// <summary>
-    /// Options (validated at start), the generation engine, the model client and the in-memory state of
-    /// the embedded default. Redis mode replaces the store and coordinator (see <c>AddChatPortalRedis</c>).
+    /// Options (validated at start), the system of record (database), the generation engine, ownership
+    /// (leases, janitor), the model client, and — with <c>Redis</c> set — the Redis fast path between nodes.
     /// </summary>
     public static IServiceCollection AddChatPortalCore(this IServiceCollection services, IConfiguration configuration, Func<IServiceProvider, string> nodeId)
     {
@@ -35,7 +36,7 @@ public static class CoreServiceCollectionExtensions
         return services.AddChatPortalCore(nodeId);
     }
 
-    /// <summary>The embedded default: in-memory state, whatever the configuration says about Redis.</summary>
+    /// <summary>The embedded default: one node on the configured database, no Redis whatever the configuration says.</summary>
     public static IServiceCollection AddChatPortalCore(this IServiceCollection services, Func<IServiceProvider, string> nodeId)
     {
         services.AddOptions<ChatPortalOptions>()
@@ -45,13 +46,23 @@ public static class CoreServiceCollectionExtensions
 
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton(sp => new NodeIdentity(nodeId(sp)));
+        services.TryAddSingleton<NodeInstance>();
+        services.TryAddSingleton<NodeActivity>();
         services.TryAddSingleton<LocalTaskRegistry>();
         services.TryAddSingleton<TaskLifecycleEvents>();
         services.TryAddSingleton<CoordinationHealth>();
         services.TryAddSingleton<ChatPortalMetrics>();
-        services.TryAddSingleton<IConversationStore, InMemoryConversationStore>();
+        services.AddChatPortalDatabase();
         services.TryAddSingleton<ITaskCoordinator, InMemoryTaskCoordinator>();
+        services.TryAddSingleton<INodeDirectory, SingleNodeDirectory>();
+        services.TryAddSingleton<AnswerCommitter>();
         services.TryAddSingleton<GenerationEngine>();
+
+        // Ownership: the lease keeper starts first (it migrates the database and registers the instance).
+        services.TryAddSingleton<LeaseKeeper>();
+        services.AddHostedService(sp => sp.GetRequiredService<LeaseKeeper>());
+        services.TryAddSingleton<Janitor>();
+        services.AddHostedService(sp => sp.GetRequiredService<Janitor>());
 
         services.AddChatClient(sp => sp.GetRequiredService<IOptions<ChatPortalOptions>>().Value.Model switch
             {
@@ -65,17 +76,16 @@ public static class CoreServiceCollectionExtensions
     }
 
     /// <summary>
-    /// Redis mode: one multiplexer per process, the Redis conversation store and task coordinator (a hosted
-    /// service: subscription, heartbeat, janitor, watchdog).
+    /// Redis mode: one multiplexer per process and the Redis coordinator (a hosted service: subscriptions,
+    /// presence, watchdog, follow relay).
     /// </summary>
     public static IServiceCollection AddChatPortalRedis(this IServiceCollection services)
     {
         services.TryAddSingleton<RedisConnection>();
         services.TryAddSingleton<StackExchange.Redis.IConnectionMultiplexer>(sp => sp.GetRequiredService<RedisConnection>().Multiplexer);
-        services.TryAddSingleton<RedisConversationStore>();
-        services.TryAddSingleton<IConversationStore>(sp => sp.GetRequiredService<RedisConversationStore>());
         services.TryAddSingleton<RedisTaskCoordinator>();
         services.TryAddSingleton<ITaskCoordinator>(sp => sp.GetRequiredService<RedisTaskCoordinator>());
+        services.TryAddSingleton<INodeDirectory>(sp => sp.GetRequiredService<RedisTaskCoordinator>());
         services.AddHostedService(sp => sp.GetRequiredService<RedisTaskCoordinator>());
         return services;
     }

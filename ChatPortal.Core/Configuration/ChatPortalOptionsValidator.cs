@@ -40,6 +40,11 @@ public sealed class ChatPortalOptionsValidator : IValidateOptions<ChatPortalOpti
             }
         }
 
+        if (options.UsesRedis && options.Database.Provider == DatabaseProvider.Sqlite)
+        {
+            failures.Add($"{root}:Redis is set (a cluster), so {root}:Database:Provider must be Postgres with {root}:Database:ConnectionString: a SQLite file cannot be shared between nodes.");
+        }
+
         if (options.Database.Provider == DatabaseProvider.Postgres && string.IsNullOrWhiteSpace(options.Database.ConnectionString))
         {
             failures.Add($"{root}:Database:ConnectionString is required when {root}:Database:Provider is Postgres.");

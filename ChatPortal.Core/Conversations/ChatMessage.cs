@@ -24,8 +24,9 @@ public sealed record ChatMessage(
     DateTimeOffset CreatedAt,
     string? Error = null,
     int Tokens = 0,
-    string? Node = null)
+    string? Node = null,
+    string? ParentId = null)
 {
-    public static ChatMessage FromUser(string text, DateTimeOffset now) =>
-        new(Ids.NewMessageId(), ChatRole.User, text, MessageStatus.Completed, now);
+    public static ChatMessage FromUser(string text, DateTimeOffset now, string? parentId = null) =>
+        new(Ids.NewMessageId(), ChatRole.User, text, MessageStatus.Completed, now, ParentId: parentId);
 }

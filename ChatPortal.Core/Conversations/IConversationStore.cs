@@ -1,8 +1,9 @@
 namespace ChatPortal.Core.Conversations;
 
 /// <summary>
-/// Conversations and their history. Every read and write names the user: a conversation of
-/// another user is reported as not found.
+/// Conversations, their history, and the claims of running answers: the system of record. Every read and
+/// write that a user makes names the user: a conversation of another user is reported as not found.
+/// A failure of the database surfaces as <see cref="StoreUnavailableException"/>, never as "not found".
 /// </summary>
 public interface IConversationStore
 {
@@ -20,12 +21,93 @@ public interface IConversationStore
     /// <summary>The user's conversations, most recently updated first.</summary>
     Task<IReadOnlyList<ConversationSummary>> ListAsync(string userId, CancellationToken cancellationToken = default);
 
-    /// <summary>Appends a message; the first user message also names the conversation.</summary>
-    Task AppendAsync(string userId, string conversationId, ChatMessage message, CancellationToken cancellationToken = default);
+    /// <summary>Clears the history; the conversation stays. Refused while an answer runs in it.</summary>
+    Task<HistoryChange> ClearAsync(string userId, string conversationId, CancellationToken cancellationToken = default);
 
-    /// <summary>Removes one message (regenerate replaces the last answer).</summary>
-    Task RemoveAsync(string userId, string conversationId, string messageId, CancellationToken cancellationToken = default);
+    /// <summary>Deletes the conversation and its messages. Refused while an answer runs in it.</summary>
+    Task<HistoryChange> DeleteAsync(string userId, string conversationId, CancellationToken cancellationToken = default);
 
-    /// <summary>Clears the history; the conversation itself stays.</summary>
-    Task ClearAsync(string userId, string conversationId, CancellationToken cancellationToken = default);
+    /// <summary>Renames the conversation; null when it does not exist or is not the user's.</summary>
+    Task<ConversationSummary?> RenameAsync(string userId, string conversationId, string title, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// One transaction: claims the conversation for a new answer (a conditional update: only if no answer runs
+    /// in it), stores the question (or, to regenerate, removes the last answer), and returns the history the
+    /// prompt is built from.
+    /// </summary>
+    Task<AnswerStartResult> StartAnswerAsync(AnswerStart start, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// One transaction: stores the answer and releases the claim, only if the claim is still the one the
+    /// answer started with (fencing). Idempotent: a commit that already landed reports so.
+    /// </summary>
+    Task<AnswerCommitOutcome> CommitAnswerAsync(AnswerCommit commit, CancellationToken cancellationToken = default);
+
+    /// <summary>The answer running in a conversation, or null.</summary>
+    Task<ActiveAnswer?> FindActiveAnswerAsync(string conversationId, CancellationToken cancellationToken = default);
+
+    /// <summary>Every running answer of the cluster, oldest first.</summary>
+    Task<IReadOnlyList<ActiveAnswer>> ListActiveAnswersAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Records a Stop for a running answer (the owner picks it up at its next lease renewal, or at once by
+    /// push). <paramref name="userId"/> null means an administrator.
+    /// </summary>
+    Task<ActiveAnswer?> RequestCancelAsync(string taskId, string conversationId, string? userId, CancellationToken cancellationToken = default);
+
+    /// <summary>A stored answer (the final record of a task) with its conversation's owner, or null.</summary>
+    Task<StoredAnswer?> FindAnswerAsync(string conversationId, string taskId, CancellationToken cancellationToken = default);
 }
+
+public enum HistoryChange
+{
+    Done,
+    NotFound,
+    AnswerRunning,
+}
+
+/// <summary>An answer holding its conversation's claim.</summary>
+public sealed record ActiveAnswer(string TaskId, string ConversationId, string UserId, string Node, string Instance, DateTimeOffset StartedAt, long Fence, bool CancelRequested);
+
+/// <param name="Question">The question to store; null to regenerate the last answer.</param>
+/// <param name="MaxConcurrentAnswers">Answers the user may have running at once, this one included.</param>
+public sealed record AnswerStart(string TaskId, string ConversationId, string UserId, string Node, string Instance, DateTimeOffset StartedAt, string? Question, int MaxConcurrentAnswers);
+
+public enum AnswerStartOutcome
+{
+    Claimed,
+    ConversationNotFound,
+    AnswerRunning,
+    NothingToRegenerate,
+    TooManyAnswers,
+}
+
+/// <param name="History">The messages the prompt is built from, the question included (when claimed).</param>
+/// <param name="ParentId">The message the answer will answer (the question).</param>
+public sealed record AnswerStartResult(
+    AnswerStartOutcome Outcome,
+    long Fence = 0,
+    IReadOnlyList<ChatMessage>? History = null,
+    string? ParentId = null,
+    ActiveAnswer? Running = null,
+    string? Instructions = null,
+    string? ModelId = null);
+
+public sealed record AnswerCommit(string ConversationId, string TaskId, long Fence, ChatMessage Answer);
+
+public enum AnswerCommitOutcome
+{
+    Committed,
+
+    /// <summary>A retry of a commit that had landed: nothing written twice.</summary>
+    AlreadyCommitted,
+
+    /// <summary>The claim is no longer this answer's (its owner was judged dead): nothing written.</summary>
+    Fenced,
+}
+
+public sealed record StoredAnswer(string UserId, ChatMessage Message);
+
+/// <summary>The database cannot be reached; the caller should retry (the API answers 503), not treat it as "not found".</summary>
+public sealed class StoreUnavailableException(string what, Exception? inner = null)
+    : Exception($"{what} is not possible while the database is unreachable; try again in a moment.", inner);

@@ -46,6 +46,18 @@ public sealed class CoordinationHealth
         }
     }
 
+    /// <summary>NodeIds that two live instances use at once (a configuration error shown loudly on the dashboard).</summary>
+    public IReadOnlyList<string> DuplicateNodeIds { get; private set; } = [];
+
+    public void SetDuplicateNodeIds(IReadOnlyList<string> nodeIds)
+    {
+        if (!nodeIds.SequenceEqual(DuplicateNodeIds))
+        {
+            DuplicateNodeIds = nodeIds;
+            Changed?.Invoke();
+        }
+    }
+
     public void SetSubscriptionAlive(bool alive)
     {
         if (SubscriptionAlive != alive)

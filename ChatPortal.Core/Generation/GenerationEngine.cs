@@ -14,17 +14,19 @@ using ChatRole = ChatPortal.Core.Conversations.ChatRole;
 namespace ChatPortal.Core.Generation;
 
 /// <summary>
-/// Runs answers as tasks owned by this node. One task per conversation across the cluster, exactly one
-/// final state per task, the answer stored with the text generated so far, and no coordination call per
-/// chunk: the coordinator is called once when a task starts and once when it ends.
+/// Runs answers as tasks owned by this node. One task per conversation across the cluster (a claim in the
+/// database), exactly one final record per task (a commit fenced by that claim), the answer stored with the
+/// text generated so far, and nothing per chunk: one transaction when a task starts, one when it ends.
 /// </summary>
 public sealed partial class GenerationEngine(
     IConversationStore store,
     ITaskCoordinator coordinator,
+    AnswerCommitter committer,
     LocalTaskRegistry registry,
     TaskLifecycleEvents events,
     IChatClient chatClient,
     NodeIdentity node,
+    NodeInstance instance,
     ChatPortalMetrics metrics,
     IOptions<ChatPortalOptions> options,
     TimeProvider time,
@@ -32,6 +34,11 @@ public sealed partial class GenerationEngine(
 {
     /// <summary>How long a cancel waits for the owner to confirm the stop (CONTRACT: 2 s, then 202).</summary>
     public static readonly TimeSpan CancelConfirmWait = TimeSpan.FromSeconds(2);
+
+    /// <summary>While the owner has not confirmed a Stop by push, the stored record is read this often.</summary>
+    private static readonly TimeSpan CancelStoredPoll = TimeSpan.FromMilliseconds(250);
+
+    public const string TakenOverReason = "This answer was stopped: its node stopped responding and the conversation was released.";
 
     private readonly IChunkObserver? _chunkObserver = coordinator as IChunkObserver;
     private volatile bool _shuttingDown;
@@ -43,42 +50,18 @@ public sealed partial class GenerationEngine(
     /// <summary>Starts an answer to <paramref name="text"/>, or regenerates the last answer when it is null.</summary>
     public async Task<StartResult> StartAsync(string userId, string conversationId, string? text, CancellationToken cancellationToken = default)
     {
-        var conversation = await store.GetAsync(userId, conversationId, cancellationToken).ConfigureAwait(false);
-        if (conversation is null)
-        {
-            return new StartResult(StartOutcome.ConversationNotFound);
-        }
-
-        var history = conversation.Messages.ToList();
-        ChatMessage? userMessage = null;
-        string? replacedAnswer = null;
         var now = time.GetUtcNow();
-        if (text is null)
-        {
-            var lastUser = history.FindLastIndex(m => m.Role == ChatRole.User);
-            if (lastUser < 0)
-            {
-                return new StartResult(StartOutcome.NothingToRegenerate);
-            }
-
-            replacedAnswer = history.Skip(lastUser + 1).LastOrDefault(m => m.Role == ChatRole.Assistant)?.Id;
-            history = history[..(lastUser + 1)];
-        }
-        else
-        {
-            userMessage = ChatMessage.FromUser(text, now);
-            history.Add(userMessage);
-        }
-
         var task = new GenerationTask(new TaskInfo(Ids.NewTaskId(conversationId), conversationId, userId, node.Id, now));
 
-        // Local first: a cancel that arrives the moment the claim is visible finds the task.
+        // Local first: a Stop that arrives the moment the claim is visible finds the task.
         registry.Add(task);
         var started = Stopwatch.GetTimestamp();
-        ClaimResult claim;
+        AnswerStartResult claim;
         try
         {
-            claim = await coordinator.RegisterAsync(task.Info, cancellationToken).ConfigureAwait(false);
+            claim = await store.StartAnswerAsync(
+                new AnswerStart(task.Id, conversationId, userId, node.Id, instance.Id, now, text, options.Value.Limits.ConcurrentAnswersPerUser),
+                cancellationToken).ConfigureAwait(false);
         }
         catch
         {
@@ -87,47 +70,32 @@ public sealed partial class GenerationEngine(
             throw;
         }
 
-        if (!claim.Claimed)
+        if (claim.Outcome != AnswerStartOutcome.Claimed)
         {
             registry.Remove(task);
             task.Dispose();
-            return new StartResult(StartOutcome.AlreadyRunning, RunningTask: claim.RunningTask);
+            return claim.Outcome switch
+            {
+                AnswerStartOutcome.AnswerRunning => new StartResult(StartOutcome.AlreadyRunning, RunningTask: ToInfo(claim.Running!)),
+                AnswerStartOutcome.NothingToRegenerate => new StartResult(StartOutcome.NothingToRegenerate),
+                AnswerStartOutcome.TooManyAnswers => new StartResult(StartOutcome.TooManyAnswers),
+                _ => new StartResult(StartOutcome.ConversationNotFound),
+            };
         }
 
-        var registerMs = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
-        try
-        {
-            if (replacedAnswer is not null)
-            {
-                await store.RemoveAsync(userId, conversationId, replacedAnswer, cancellationToken).ConfigureAwait(false);
-            }
-
-            if (userMessage is not null)
-            {
-                await store.AppendAsync(userId, conversationId, userMessage, cancellationToken).ConfigureAwait(false);
-            }
-        }
-        catch
-        {
-            // Nothing half-stored: without its question the answer does not start, and the claim goes.
-            registry.Remove(task);
-            task.End(GenerationStatus.Failed, "The message could not be stored.");
-            await coordinator.CompleteAsync(task.Info, new TaskEnded(GenerationStatus.Failed, null), 0, CancellationToken.None).ConfigureAwait(false);
-            task.Complete();
-            task.Dispose();
-            throw;
-        }
+        task.Claimed(claim.Fence, claim.ParentId);
+        var startMs = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
 
         // Announced only now that its question is stored: no node shows an answer without its question.
-        var cost = claim.Cost + coordinator.AnnounceStarted(task.Info);
+        var cost = coordinator.AnnounceStarted(task.Info);
         Log.Started(logger, task.Id, conversationId, node.Id);
         events.Raise(new TaskLifecycleEvent(TaskLifecycleKind.Started, task.Info, GenerationStatus.Running, 0));
 
-        var prompt = BuildPrompt(history);
+        var prompt = BuildPrompt(claim.History!, claim.Instructions);
         using (ExecutionContext.SuppressFlow())
         {
             // The task belongs to the node: it does not flow the request's context or token.
-            _ = Task.Run(() => RunAsync(task, prompt, cost, registerMs), CancellationToken.None);
+            _ = Task.Run(() => RunAsync(task, prompt, cost, startMs), CancellationToken.None);
         }
 
         return new StartResult(StartOutcome.Started, task);
@@ -147,6 +115,7 @@ public sealed partial class GenerationEngine(
         var accepted = Stopwatch.GetTimestamp();
         if (registry.Find(taskId) is { } local)
         {
+            // Same node: neither Redis nor the database stands between the click and the token.
             if (userId is not null && local.Info.UserId != userId)
             {
                 return CancelResult.NotFound(taskId);
@@ -164,34 +133,54 @@ public sealed partial class GenerationEngine(
                 : new CancelResult(CancelOutcome.Stopped, taskId, ended.Status, node.Id);
         }
 
-        if (await coordinator.FindRunningAsync(taskId, checkOwner: false, cancellationToken).ConfigureAwait(false) is { } remote)
+        // Another node's (or finished). Listen for its end first, so the end cannot slip past; then record the
+        // Stop in the database (it also checks whose task it is) and push it to the owner.
+        using var waiter = coordinator.WaitForEnd(taskId);
+        var active = await store.RequestCancelAsync(taskId, conversationId, userId, cancellationToken).ConfigureAwait(false);
+        if (active is null)
         {
-            if (userId is not null && remote.Info.UserId != userId)
-            {
-                return CancelResult.NotFound(taskId);
-            }
-
-            if (!remote.OwnerAlive)
-            {
-                return new CancelResult(CancelOutcome.Stopped, taskId, GenerationStatus.Failed, remote.Info.Node);
-            }
-
-            var ended = await coordinator.CancelRemoteAsync(remote.Info, CancelConfirmWait, cancellationToken).ConfigureAwait(false);
-            var status = ended?.Status;
-            if (status is null && await FindEndedAsync(taskId, conversationId, userId, cancellationToken).ConfigureAwait(false) is { } stored)
-            {
-                status = stored.Status; // it ended while the cancel was on its way
-            }
-
-            metrics.CancelAnswered(status is not null, Stopwatch.GetElapsedTime(accepted));
-            return status is null
-                ? new CancelResult(CancelOutcome.Pending, taskId, GenerationStatus.Running, remote.Info.Node)
-                : new CancelResult(CancelOutcome.Stopped, taskId, status.Value, remote.Info.Node);
+            // Not running anywhere: a finished task answers with its final state (idempotent cancel).
+            var view = await FindEndedAsync(taskId, conversationId, userId, cancellationToken).ConfigureAwait(false);
+            return view is null ? CancelResult.NotFound(taskId) : new CancelResult(CancelOutcome.Stopped, taskId, view.Status, view.Node);
         }
 
-        // Not running anywhere: a finished task answers with its final state (idempotent cancel).
-        var view = await FindEndedAsync(taskId, conversationId, userId, cancellationToken).ConfigureAwait(false);
-        return view is null ? CancelResult.NotFound(taskId) : new CancelResult(CancelOutcome.Stopped, taskId, view.Status, view.Node);
+        coordinator.PushCancel(taskId);
+        var status = await WaitForStopAsync(waiter, active, cancellationToken).ConfigureAwait(false);
+        metrics.CancelAnswered(status is not null, Stopwatch.GetElapsedTime(accepted));
+        return status is null
+            ? new CancelResult(CancelOutcome.Pending, taskId, GenerationStatus.Running, active.Node)
+            : new CancelResult(CancelOutcome.Stopped, taskId, status.Value, active.Node);
+    }
+
+    /// <summary>The owner's end event (push), or the stored final record when no event comes (Redis down).</summary>
+    private async Task<GenerationStatus?> WaitForStopAsync(TaskEndWaiter waiter, ActiveAnswer active, CancellationToken cancellationToken)
+    {
+        var deadline = Stopwatch.GetTimestamp() + (long)(CancelConfirmWait.TotalSeconds * Stopwatch.Frequency);
+        while (true)
+        {
+            var left = TimeSpan.FromSeconds((double)(deadline - Stopwatch.GetTimestamp()) / Stopwatch.Frequency);
+            if (left <= TimeSpan.Zero)
+            {
+                return null;
+            }
+
+            if (await waiter.WaitAsync(left < CancelStoredPoll ? left : CancelStoredPoll, cancellationToken).ConfigureAwait(false) is { } ended)
+            {
+                return ended.Status;
+            }
+
+            try
+            {
+                if (await store.FindAnswerAsync(active.ConversationId, active.TaskId, cancellationToken).ConfigureAwait(false) is { } stored)
+                {
+                    return ToGenerationStatus(stored.Message.Status);
+                }
+            }
+            catch (StoreUnavailableException)
+            {
+                // The owner cannot store its end either; keep listening for its event until the deadline.
+            }
+        }
     }
 
     /// <summary>A task, running on any node or ended; null when unknown or not the user's.</summary>
@@ -204,19 +193,40 @@ public sealed partial class GenerationEngine(
 
         if (registry.Find(taskId) is { } local)
         {
+            // Final only once stored: until then a reader of the conversation would still see it running.
+            var status = local.Completion.IsCompletedSuccessfully ? local.Completion.Result.Status : GenerationStatus.Running;
             return userId is null || local.Info.UserId == userId
-                ? new TaskView(taskId, conversationId, local.Info.UserId, node.Id, local.Status, local.Tokens)
+                ? new TaskView(taskId, conversationId, local.Info.UserId, node.Id, status, local.Tokens)
                 : null;
         }
 
-        if (await coordinator.FindRunningAsync(taskId, cancellationToken: cancellationToken).ConfigureAwait(false) is { } remote)
+        if (await store.FindActiveAnswerAsync(conversationId, cancellationToken).ConfigureAwait(false) is { } active && active.TaskId == taskId)
         {
-            return userId is null || remote.Info.UserId == userId
-                ? new TaskView(taskId, conversationId, remote.Info.UserId, remote.Info.Node, remote.OwnerAlive ? GenerationStatus.Running : GenerationStatus.Failed, remote.Tokens)
+            return userId is null || active.UserId == userId
+                ? new TaskView(taskId, conversationId, active.UserId, active.Node, GenerationStatus.Running, coordinator.RemoteTokenCounts().GetValueOrDefault(taskId))
                 : null;
         }
 
         return await FindEndedAsync(taskId, conversationId, userId, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>The answer running in a conversation on any node, or null.</summary>
+    public async Task<TaskInfo?> FindRunningInConversationAsync(string conversationId, CancellationToken cancellationToken = default)
+    {
+        if (registry.All.FirstOrDefault(t => t.Info.ConversationId == conversationId && t.Status == GenerationStatus.Running) is { } local)
+        {
+            return local.Info;
+        }
+
+        return await store.FindActiveAnswerAsync(conversationId, cancellationToken).ConfigureAwait(false) is { } active ? ToInfo(active) : null;
+    }
+
+    /// <summary>Every running answer of the cluster with its token count, oldest first.</summary>
+    public async Task<IReadOnlyList<RunningTask>> ListRunningAsync(CancellationToken cancellationToken = default)
+    {
+        var active = await store.ListActiveAnswersAsync(cancellationToken).ConfigureAwait(false);
+        var remote = coordinator.RemoteTokenCounts();
+        return [.. active.Select(a => new RunningTask(ToInfo(a), registry.Find(a.TaskId)?.Tokens ?? remote.GetValueOrDefault(a.TaskId)))];
     }
 
     /// <summary>The text so far and the live text of a task, whichever node runs it.</summary>
@@ -253,7 +263,7 @@ public sealed partial class GenerationEngine(
         await Task.WhenAny(Task.WhenAll(running.Select(t => t.Completion)), Task.Delay(TimeSpan.FromSeconds(5), CancellationToken.None)).ConfigureAwait(false);
     }
 
-    private async Task RunAsync(GenerationTask task, List<AiMessage> prompt, RedisCost registerCost, double registerMs)
+    private async Task RunAsync(GenerationTask task, List<AiMessage> prompt, RedisCost startCost, double startMs)
     {
         using var activity = ChatPortalMetrics.ActivitySource.StartActivity("generation");
         activity?.SetTag("chatportal.task_id", task.Id);
@@ -277,8 +287,8 @@ public sealed partial class GenerationEngine(
         }
         catch (OperationCanceledException) when (task.Token.IsCancellationRequested)
         {
-            (status, reason) = _shuttingDown
-                ? (GenerationStatus.Failed, "The node shut down before the answer was complete.")
+            (status, reason) = task.ClaimLost ? (GenerationStatus.Failed, TakenOverReason)
+                : _shuttingDown ? (GenerationStatus.Failed, "The node shut down before the answer was complete.")
                 : (GenerationStatus.Cancelled, null);
         }
         catch (Exception ex)
@@ -289,64 +299,59 @@ public sealed partial class GenerationEngine(
         }
 
         var ended = task.End(status, reason);
-        var answer = new ChatMessage(task.Id, ChatRole.Assistant, task.Text, ToMessageStatus(ended.Status), task.Info.StartedAt, ended.Reason, task.Tokens, node.Id);
+        var answer = new ChatMessage(task.Id, ChatRole.Assistant, StorableText(task.Text), ToMessageStatus(ended.Status), task.Info.StartedAt,
+            ended.Reason, task.Tokens, node.Id, task.ParentId);
 
-        // Store, then release and announce the end. Both are issued before either is awaited: on one Redis
-        // connection the commands run in the order they were sent, so the answer is stored before anyone hears
-        // of the end, and the two cost one round trip, not two.
-        var stored = StoreAnswerAsync(task, answer);
-        var completeCost = default(RedisCost);
-        var started = Stopwatch.GetTimestamp();
-        try
+        // The commit is fenced by the claim: a generation that was taken over writes nothing.
+        var commitStarted = Stopwatch.GetTimestamp();
+        var outcome = AnswerCommitOutcome.Fenced;
+        var notStored = false;
+        if (!task.ClaimLost)
         {
-            completeCost = await coordinator.CompleteAsync(task.Info, ended, task.Tokens, CancellationToken.None).ConfigureAwait(false);
+            try
+            {
+                outcome = await committer.CommitAsync(new AnswerCommit(task.Info.ConversationId, task.Id, task.Fence, answer)).ConfigureAwait(false);
+            }
+            catch (Exception ex)
+            {
+                // Not an outage (those wait in the committer): the lease renewal releases the claim of a task
+                // this node no longer runs, with a failed record.
+                Log.StoreFailed(logger, ex, task.Id);
+                ended = task.Supersede(GenerationStatus.Failed, "The answer could not be stored.");
+                notStored = true;
+            }
         }
-        catch (Exception ex)
+
+        if (outcome == AnswerCommitOutcome.Fenced && !notStored)
         {
-            Log.ReleaseFailed(logger, ex, task.Id);
+            Log.Fenced(logger, task.Id);
+            ended = task.Supersede(GenerationStatus.Failed, TakenOverReason);
         }
 
-        await stored.ConfigureAwait(false);
-
-        var completeMs = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+        var commitMs = Stopwatch.GetElapsedTime(commitStarted).TotalMilliseconds;
+        var cost = startCost + coordinator.AnnounceEnded(task.Info, ended, task.Tokens, task.CancelLatency?.TotalMilliseconds);
         registry.Remove(task);
-        var cost = registerCost + completeCost;
-        metrics.AnswerEnded(ended.Status, task.Tokens, registerMs + completeMs, cost.Commands, cost.RoundTrips);
+        metrics.AnswerEnded(ended.Status, task.Tokens, startMs + commitMs, cost.Commands, cost.RoundTrips);
         Log.Ended(logger, task.Id, ended.Status, task.Tokens);
         task.Complete();
         events.Raise(new TaskLifecycleEvent(TaskLifecycleKind.Ended, task.Info, ended.Status, task.Tokens, task.CancelLatency?.TotalMilliseconds));
         task.Dispose();
     }
 
-    private async Task StoreAnswerAsync(GenerationTask task, ChatMessage answer)
-    {
-        try
-        {
-            await store.AppendAsync(task.Info.UserId, task.Info.ConversationId, answer, CancellationToken.None).ConfigureAwait(false);
-        }
-        catch (Exception ex)
-        {
-            Log.StoreFailed(logger, ex, task.Id);
-        }
-    }
+    /// <summary>PostgreSQL text cannot hold NUL; nothing else is changed.</summary>
+    private static string StorableText(string text) => text.Contains('\0', StringComparison.Ordinal) ? text.Replace("\0", "", StringComparison.Ordinal) : text;
 
     private async Task<TaskView?> FindEndedAsync(string taskId, string conversationId, string? userId, CancellationToken cancellationToken)
     {
-        var conversation = await store.FindAsync(conversationId, cancellationToken).ConfigureAwait(false);
-        if (conversation is null || (userId is not null && conversation.UserId != userId))
-        {
-            return null;
-        }
-
-        var answer = conversation.Messages.FirstOrDefault(m => m.Id == taskId && m.Role == ChatRole.Assistant);
-        return answer is null
+        var stored = await store.FindAnswerAsync(conversationId, taskId, cancellationToken).ConfigureAwait(false);
+        return stored is null || (userId is not null && stored.UserId != userId)
             ? null
-            : new TaskView(taskId, conversationId, conversation.UserId, answer.Node, ToGenerationStatus(answer.Status), answer.Tokens);
+            : new TaskView(taskId, conversationId, stored.UserId, stored.Message.Node, ToGenerationStatus(stored.Message.Status), stored.Message.Tokens);
     }
 
-    private List<AiMessage> BuildPrompt(IEnumerable<ChatMessage> history)
+    private List<AiMessage> BuildPrompt(IEnumerable<ChatMessage> history, string? instructions)
     {
-        var prompt = new List<AiMessage> { new(AiRole.System, options.Value.Model.SystemPrompt) };
+        var prompt = new List<AiMessage> { new(AiRole.System, instructions ?? options.Value.Model.SystemPrompt) };
         foreach (var message in history)
         {
             if (message.Role == ChatRole.User)
@@ -361,6 +366,9 @@ public sealed partial class GenerationEngine(
 
         return prompt;
     }
+
+    internal static TaskInfo ToInfo(ActiveAnswer active) =>
+        new(active.TaskId, active.ConversationId, active.UserId, active.Node, active.StartedAt);
 
     private static async Task<TaskEnded?> WaitAsync(Task<TaskEnded> completion, CancellationToken cancellationToken)
     {
@@ -429,8 +437,8 @@ public sealed partial class GenerationEngine(
         [LoggerMessage(1004, LogLevel.Error, "The answer of task {TaskId} could not be stored.")]
         public static partial void StoreFailed(ILogger logger, Exception exception, string taskId);
 
-        [LoggerMessage(1005, LogLevel.Error, "Task {TaskId} could not be released.")]
-        public static partial void ReleaseFailed(ILogger logger, Exception exception, string taskId);
+        [LoggerMessage(1005, LogLevel.Warning, "Task {TaskId} was taken over (its claim was released while it ran): nothing written.")]
+        public static partial void Fenced(ILogger logger, string taskId);
 
         [LoggerMessage(1006, LogLevel.Information, "Shutting down with {Count} answers running; waiting up to {Seconds} s for them.")]
         public static partial void Draining(ILogger logger, int count, double seconds);

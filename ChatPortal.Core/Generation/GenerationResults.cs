@@ -6,6 +6,9 @@ public enum StartOutcome
     ConversationNotFound,
     AlreadyRunning,
     NothingToRegenerate,
+
+    /// <summary>The user already has as many answers running as <c>Limits:ConcurrentAnswersPerUser</c> allows.</summary>
+    TooManyAnswers,
 }
 
 public sealed record StartResult(StartOutcome Outcome, GenerationTask? Task = null, TaskInfo? RunningTask = null);

@@ -52,6 +52,19 @@ public sealed class GenerationTask : IDisposable
 
     public bool CancelRequested => _cts.IsCancellationRequested;
 
+    /// <summary>The fencing number of this task's claim; 0 until the claim is stored.</summary>
+    public long Fence { get; private set; }
+
+    /// <summary>When (<see cref="Environment.TickCount64"/>) the claim was known stored: a lease renewal that read the
+    /// claims before then cannot judge this task.</summary>
+    public long ClaimedAt { get; private set; }
+
+    /// <summary>True once this node learnt that the claim is no longer this task's (its owner was judged dead).</summary>
+    public bool ClaimLost { get; private set; }
+
+    /// <summary>The message this answer answers (its parent in the conversation's tree).</summary>
+    public string? ParentId { get; private set; }
+
     /// <summary>Completes with the final state once the answer is stored and the task is released.</summary>
     public Task<TaskEnded> Completion => _ended.Task;
 
@@ -90,6 +103,32 @@ public sealed class GenerationTask : IDisposable
 
         _cts.Cancel();
         return true;
+    }
+
+    internal void Claimed(long fence, string? parentId)
+    {
+        Fence = fence;
+        ParentId = parentId;
+        ClaimedAt = Environment.TickCount64;
+    }
+
+    /// <summary>
+    /// The claim is gone (a janitor released it): stop generating at once. The commit would be refused
+    /// anyway; this only stops paying for tokens nobody can keep.
+    /// </summary>
+    internal void LoseClaim()
+    {
+        lock (_gate)
+        {
+            if (Status != GenerationStatus.Running)
+            {
+                return;
+            }
+
+            ClaimLost = true;
+        }
+
+        _cts.Cancel();
     }
 
     /// <summary>The text so far, then every later event, then the end. Safe to call at any time.</summary>
@@ -193,6 +232,17 @@ public sealed class GenerationTask : IDisposable
                 }
             }
 
+            return new TaskEnded(Status, FailureReason);
+        }
+    }
+
+    /// <summary>The commit was refused (fenced): the final state becomes failed, whatever it was going to be.</summary>
+    internal TaskEnded Supersede(GenerationStatus status, string reason)
+    {
+        lock (_gate)
+        {
+            Status = status;
+            FailureReason = reason;
             return new TaskEnded(Status, FailureReason);
         }
     }

@@ -1,20 +1,23 @@
 using ChatPortal.Core.Coordination;
 using ChatPortal.Core.Generation;
 using Microsoft.Extensions.Hosting;
+using StackExchange.Redis;
 
 namespace ChatPortal.Core.Redis;
 
 /// <summary>
-/// BENCHMARK BASELINE, not a product mode: the multi-node fix ChatPortal replaces. A cancel only writes a
-/// Redis flag; the owner checks it with one EXISTS every <see cref="ChunksPerCheck"/> chunks (50 calls for a
+/// BENCHMARK BASELINE, not a product mode: the multi-node fix ChatPortal replaces. A Stop only writes a Redis
+/// flag; the owner checks it with one EXISTS every <see cref="ChunksPerCheck"/> chunks (50 calls for a
 /// 500-token answer), so a Stop takes effect only at the next check. Everything else is the Redis coordinator,
 /// so the benchmark compares exactly push against polling. Enabled only by the internal setting
-/// <c>ChatPortal:Internal:CancelStrategy=PollingBaseline</c>.
+/// <c>ChatPortal:Internal:CancelStrategy=PollingBaseline</c>. (The database's cancel request still backs it up
+/// at the owner's lease renewal, as it backs up the push.)
 /// </summary>
-public sealed class PollingBaselineCoordinator(RedisTaskCoordinator inner, RedisConnection redis) : ITaskCoordinator, IChunkObserver, IHostedService
+public sealed class PollingBaselineCoordinator(RedisTaskCoordinator inner, RedisConnection redis, LocalTaskRegistry registry) : ITaskCoordinator, IChunkObserver, IHostedService
 {
     public const string StrategyName = "PollingBaseline";
     public const int ChunksPerCheck = 10;
+    private static readonly TimeSpan FlagTtl = TimeSpan.FromMinutes(2);
 
     public bool IsDistributed => inner.IsDistributed;
 
@@ -31,26 +34,28 @@ public sealed class PollingBaselineCoordinator(RedisTaskCoordinator inner, Redis
         }
     }
 
-    public Task<TaskEnded?> CancelRemoteAsync(TaskInfo task, TimeSpan wait, CancellationToken cancellationToken = default) =>
-        inner.CancelRemoteAsync(task, wait, publish: false, cancellationToken);
+    public RedisCost PushCancel(string taskId)
+    {
+        if (registry.TryCancel(taskId) || !redis.IsAvailable)
+        {
+            return default;
+        }
 
-    public Task<ClaimResult> RegisterAsync(TaskInfo task, CancellationToken cancellationToken = default) => inner.RegisterAsync(task, cancellationToken);
+        redis.Database.StringSet(redis.Keys.CancelFlag(taskId), "1", FlagTtl, flags: CommandFlags.FireAndForget);
+        return new RedisCost(1, 1);
+    }
 
     public RedisCost AnnounceStarted(TaskInfo task) => inner.AnnounceStarted(task);
 
-    public Task<RedisCost> CompleteAsync(TaskInfo task, TaskEnded outcome, int tokens, CancellationToken cancellationToken = default) =>
-        inner.CompleteAsync(task, outcome, tokens, cancellationToken);
+    public RedisCost AnnounceEnded(TaskInfo task, TaskEnded outcome, int tokens, double? cancelLatencyMs) =>
+        inner.AnnounceEnded(task, outcome, tokens, cancelLatencyMs);
 
-    public Task<RunningTask?> FindRunningAsync(string taskId, bool checkOwner = true, CancellationToken cancellationToken = default) =>
-        inner.FindRunningAsync(taskId, checkOwner, cancellationToken);
-
-    public Task<TaskInfo?> FindRunningInConversationAsync(string conversationId, CancellationToken cancellationToken = default) =>
-        inner.FindRunningInConversationAsync(conversationId, cancellationToken);
-
-    public Task<IReadOnlyList<RunningTask>> ListRunningAsync(CancellationToken cancellationToken = default) => inner.ListRunningAsync(cancellationToken);
+    public TaskEndWaiter WaitForEnd(string taskId) => inner.WaitForEnd(taskId);
 
     public IAsyncEnumerable<TaskStreamEvent> FollowRemoteAsync(TaskInfo task, CancellationToken cancellationToken = default) =>
         inner.FollowRemoteAsync(task, cancellationToken);
+
+    public IReadOnlyDictionary<string, int> RemoteTokenCounts() => inner.RemoteTokenCounts();
 
     public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 

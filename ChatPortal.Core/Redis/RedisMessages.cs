@@ -2,22 +2,42 @@ using ChatPortal.Core.Generation;
 
 namespace ChatPortal.Core.Redis;
 
-/// <summary>The claim of a conversation: the task and the incarnation of the node that runs it.</summary>
-internal sealed record TaskClaim(TaskInfo Task, string Instance);
+// The wire format of the Redis channels, all JSON (camelCase, enums as names). Channel names: RedisKeys.
 
-/// <summary>A task lifecycle event on the events channel.</summary>
+/// <summary>A task lifecycle event on the events channel (<c>{prefix}events</c>).</summary>
 internal sealed record LifecycleMessage(TaskLifecycleKind Kind, TaskInfo Task, string Instance, GenerationStatus Status, int Tokens, string? Reason = null, double? CancelLatencyMs = null);
 
-/// <summary>A node's heartbeat: who it is this time (instance), what it runs.</summary>
+/// <summary>A node's presence (<c>{prefix}node:{id}:alive</c>, with a TTL): who it is this time, what it runs.</summary>
 internal sealed record NodeHeartbeat(string Node, string Instance, DateTimeOffset LastSeen, bool SubscriptionAlive, int Circuits, IReadOnlyList<HeartbeatTask> Tasks, Telemetry.MetricsSnapshot? Metrics = null);
 
 internal sealed record HeartbeatTask(TaskInfo Task, int Tokens);
 
-/// <summary>A follow request: a node wants a task's text.</summary>
+/// <summary>A follow request on the follow channel: a node wants a task's text.</summary>
 internal sealed record FollowRequest(string TaskId, string Node);
 
+public enum StreamMessageKind
+{
+    /// <summary>All text from offset 0 (the answer to a follow request).</summary>
+    Snapshot,
+
+    /// <summary>Text from <see cref="StreamMessage.Offset"/> on.</summary>
+    Delta,
+
+    /// <summary>The end, with the final state; <see cref="StreamMessage.Offset"/> is the whole text's length.</summary>
+    End,
+}
+
 /// <summary>
-/// A piece of a followed task's stream. <c>K</c>: "s" snapshot (all text from offset 0), "d" delta, "e" end.
-/// <c>O</c> is the offset of <c>T</c> in the whole text, so a follower can drop repeats and detect gaps.
+/// A piece of a followed task's stream on <c>{prefix}stream:{taskId}</c>. <see cref="Offset"/> is where
+/// <see cref="Text"/> starts in the whole answer, so a follower drops repeats and detects gaps.
 /// </summary>
-internal sealed record StreamMessage(string K, int O, string? T = null, GenerationStatus? S = null, string? R = null);
+internal sealed record StreamMessage(StreamMessageKind Kind, int Offset, string? Text = null, GenerationStatus? Status = null, string? Reason = null);
+
+/// <summary>
+/// The cancel channel (<c>{prefix}cancel</c>) carries bare task ids, and the watchdog's pings, which start
+/// with <see cref="PingPrefix"/>.
+/// </summary>
+internal static class CancelChannelFormat
+{
+    public const string PingPrefix = "ping:";
+}

@@ -4,6 +4,7 @@ using System.Threading.Channels;
 using ChatPortal.Core.Conversations;
 using ChatPortal.Core.Coordination;
 using ChatPortal.Core.Generation;
+using ChatPortal.Core.Telemetry;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using StackExchange.Redis;
@@ -11,61 +12,45 @@ using StackExchange.Redis;
 namespace ChatPortal.Core.Redis;
 
 /// <summary>
-/// Coordination of a cluster through Redis, push not poll:
+/// The fast path of a cluster through Redis, push not poll. Ownership is not decided here (the database's
+/// claims do that); Redis only makes things fast, and may be wiped at any moment:
 /// <list type="bullet">
-/// <item>Start: SET NX claims the conversation (1 round trip); once the question is stored, one PUBLISH
-/// announces the task (fire and forget).</item>
-/// <item>End: release the claim and announce the final state: 1 round trip. Nothing per chunk.</item>
-/// <item>Cancel from any node: a durable flag + one PUBLISH on the cancel channel, which every node
-/// subscribes to once. The owner trips the task's token at once; its end event is the acknowledgement.</item>
-/// <item>Flags are re-checked in one batch whenever the subscription is (re)established; a watchdog pings
-/// the node's own subscription and rebuilds it when a ping does not come back.</item>
-/// <item>Liveness: one heartbeat per node every 2 s (not per task); a dead node's claims are released.</item>
+/// <item>Start and end: one fire-and-forget PUBLISH each on the events channel. Nothing per chunk.</item>
+/// <item>Stop from any node: one PUBLISH of the task id on the cancel channel, which every node subscribes to
+/// once; the owner trips the task's token at once, and its end event is the acknowledgement. The database's
+/// cancel request covers whatever pub/sub drops (picked up at the owner's next lease renewal, and at once on
+/// every (re)subscription).</item>
+/// <item>A watchdog pings the node's own subscription and rebuilds it when a ping does not come back.</item>
+/// <item>Presence: one heartbeat per node every 2 s (not per task), with its tasks' token counts.</item>
 /// <item>Follow: the owner publishes a task's text (snapshot, then 50 ms batches) only while someone follows.</item>
 /// </list>
 /// </summary>
-public sealed partial class RedisTaskCoordinator : ITaskCoordinator, IHostedService, IDisposable
+public sealed partial class RedisTaskCoordinator : ITaskCoordinator, INodeDirectory, IHostedService, IDisposable
 {
     public static readonly TimeSpan HeartbeatInterval = TimeSpan.FromSeconds(2);
     public static readonly TimeSpan HeartbeatTtl = TimeSpan.FromSeconds(10);
-    public static readonly TimeSpan JanitorInterval = TimeSpan.FromSeconds(3);
     public static readonly TimeSpan WatchdogInterval = TimeSpan.FromSeconds(2);
     public static readonly TimeSpan FollowBatchInterval = TimeSpan.FromMilliseconds(50);
-    private static readonly TimeSpan ClaimSafetyTtl = TimeSpan.FromHours(12);
-    private static readonly TimeSpan CancelFlagTtl = TimeSpan.FromMinutes(2);
     private static readonly TimeSpan FollowLease = TimeSpan.FromSeconds(15);
     private static readonly TimeSpan FollowRenewal = TimeSpan.FromSeconds(5);
-
-    // KEYS[1] claim; ARGV[1] the claim json it must still hold; ARGV[2] channel; ARGV[3] event. Returns 1 when released.
-    private const string ReleaseScript = """
-        local released = 0
-        if redis.call('GET', KEYS[1]) == ARGV[1] then
-          redis.call('DEL', KEYS[1])
-          released = 1
-        end
-        if ARGV[3] ~= '' then redis.call('PUBLISH', ARGV[2], ARGV[3]) end
-        return released
-        """;
 
     private readonly RedisConnection _redis;
     private readonly LocalTaskRegistry _registry;
     private readonly TaskLifecycleEvents _events;
     private readonly IConversationStore _store;
     private readonly NodeIdentity _node;
+    private readonly NodeInstance _instance;
+    private readonly NodeActivity _activity;
     private readonly CoordinationHealth _health;
+    private readonly ChatPortalMetrics _metrics;
     private readonly ILogger<RedisTaskCoordinator> _logger;
-    private readonly Telemetry.ChatPortalMetrics _metrics;
-    private readonly string _instance = Ids.NewMessageId();
-    private readonly InMemoryTaskCoordinator _degraded;
-    private readonly ConcurrentDictionary<string, Registration> _registrations = new(StringComparer.Ordinal);
-    private readonly ConcurrentDictionary<string, List<TaskCompletionSource<TaskEnded>>> _cancelWaiters = new(StringComparer.Ordinal);
+    private readonly TaskEndWaiters _waiters = new();
     private readonly ConcurrentDictionary<string, FollowState> _followed = new(StringComparer.Ordinal);
     private readonly Channel<bool> _followStarted = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
-    private readonly ConcurrentDictionary<string, (RunningTask Task, long ReceivedAt)> _remoteStarts = new(StringComparer.Ordinal);
-    private readonly ConcurrentQueue<PendingRelease> _pendingReleases = new();
+    private readonly ConcurrentDictionary<string, (TaskInfo Task, long ReceivedAt)> _remoteStarts = new(StringComparer.Ordinal);
     private readonly CancellationTokenSource _stopping = new();
     private readonly List<Task> _loops = [];
-    private int _epoch;
+    private IReadOnlyList<NodeHeartbeat> _lastBeats = [];
     private int _disposed;
     private string? _pingToken;
     private long _pingSentAt;
@@ -77,414 +62,144 @@ public sealed partial class RedisTaskCoordinator : ITaskCoordinator, IHostedServ
         TaskLifecycleEvents events,
         IConversationStore store,
         NodeIdentity node,
+        NodeInstance instance,
+        NodeActivity activity,
         CoordinationHealth health,
-        Telemetry.ChatPortalMetrics metrics,
+        ChatPortalMetrics metrics,
         ILogger<RedisTaskCoordinator> logger)
     {
-        _metrics = metrics;
         _redis = redis;
         _registry = registry;
         _events = events;
         _store = store;
         _node = node;
+        _instance = instance;
+        _activity = activity;
         _health = health;
+        _metrics = metrics;
         _logger = logger;
-        _degraded = new InMemoryTaskCoordinator(registry);
         redis.Restored += OnRestored;
-        redis.SubscriptionRestored += () => _ = CheckCancelFlagsAsync("subscription restored");
+        redis.SubscriptionRestored += OnSubscriptionRestored;
     }
 
     public bool IsDistributed => true;
 
-    /// <summary>This process's incarnation: a node restarted under the same name is a new instance.</summary>
-    public string Instance => _instance;
-
     /// <summary>Number of times the watchdog found the subscription dead and rebuilt it.</summary>
     public int SubscriptionRebuilds { get; private set; }
 
-    /// <summary>Local circuits, reported in the heartbeat (set by the web layer).</summary>
-    public Func<int> CircuitCount { get; set; } = () => 0;
+    /// <summary>
+    /// Raised when the cancel subscription was (re)established: Stops published meanwhile may be lost, so the
+    /// owner re-reads its cancel requests from the database now rather than at its next lease renewal.
+    /// </summary>
+    public event Action? Resubscribed;
 
     private RedisKeys Keys => _redis.Keys;
 
     private IDatabase Db => _redis.Database;
 
-    // ---------------------------------------------------------------- start and end
-
-    public async Task<ClaimResult> RegisterAsync(TaskInfo task, CancellationToken cancellationToken = default)
-    {
-        // The local claim always: it keeps one task per conversation on this node even while Redis is away.
-        var local = await _degraded.RegisterAsync(task, cancellationToken).ConfigureAwait(false);
-        if (!local.Claimed)
-        {
-            return local;
-        }
-
-        var registration = new Registration(RedisJson.Serialize(new TaskClaim(task, _instance)), Volatile.Read(ref _epoch));
-        _registrations[task.TaskId] = registration;
-        if (!_redis.IsAvailable)
-        {
-            return ClaimResult.Success;
-        }
-
-        try
-        {
-            var existing = await ClaimAsync(task, registration).ConfigureAwait(false);
-            if (existing is null)
-            {
-                return ClaimResult.Success with { Cost = new RedisCost(1, 1) };
-            }
-
-            // Taken: by a live task, or by a task of a node that died (then take it over once).
-            var holder = RedisJson.Deserialize<TaskClaim>(existing);
-            if (holder is not null && !await IsAliveAsync(holder).ConfigureAwait(false))
-            {
-                // Do the janitor's work now rather than make the user wait for it.
-                await ReleaseDeadTaskAsync(holder.Task, holder.Instance).ConfigureAwait(false);
-                existing = await ClaimAsync(task, registration).ConfigureAwait(false);
-                if (existing is null)
-                {
-                    return ClaimResult.Success with { Cost = new RedisCost(7, 5) };
-                }
-
-                holder = RedisJson.Deserialize<TaskClaim>(existing);
-            }
-
-            Forget(task);
-            return ClaimResult.Conflict(holder?.Task);
-        }
-        catch (Exception ex) when (RedisJson.IsUnavailable(ex))
-        {
-            Log.DegradedStart(_logger, ex, task.TaskId);
-            return ClaimResult.Success;
-        }
-    }
-
-    /// <summary>SET NX of the claim: null when claimed, else the current claim (read in a second round trip).</summary>
-    private async Task<string?> ClaimAsync(TaskInfo task, Registration registration)
-    {
-        var key = Keys.ConversationTask(task.ConversationId);
-        if (await Db.StringSetAsync(key, registration.Claim, ClaimSafetyTtl, When.NotExists).ConfigureAwait(false))
-        {
-            registration.InRedis = true;
-            return null;
-        }
-
-        return (string?)await Db.StringGetAsync(key).ConfigureAwait(false) ?? "";
-    }
+    // ---------------------------------------------------------------- lifecycle events
 
     public RedisCost AnnounceStarted(TaskInfo task)
     {
-        if (!_redis.IsAvailable || !_registrations.TryGetValue(task.TaskId, out var registration) || !registration.InRedis)
+        if (!_redis.IsAvailable)
         {
-            return default; // announced when Redis is back (ReplayAsync)
+            return default;
         }
 
-        PublishStarted(task);
+        Publish(Keys.EventsChannel, new LifecycleMessage(TaskLifecycleKind.Started, task, _instance.Id, GenerationStatus.Running, 0));
         return new RedisCost(1, 1);
     }
 
-    private void PublishStarted(TaskInfo task)
+    public RedisCost AnnounceEnded(TaskInfo task, TaskEnded outcome, int tokens, double? cancelLatencyMs)
     {
-        var started = RedisJson.Serialize(new LifecycleMessage(TaskLifecycleKind.Started, task, _instance, GenerationStatus.Running, 0));
-        _redis.Subscriber.Publish(Keys.EventsChannel, started, CommandFlags.FireAndForget);
-    }
-
-    public async Task<RedisCost> CompleteAsync(TaskInfo task, TaskEnded outcome, int tokens, CancellationToken cancellationToken = default)
-    {
-        await _degraded.CompleteAsync(task, outcome, tokens, cancellationToken).ConfigureAwait(false);
-        if (!_registrations.TryRemove(task.TaskId, out var registration))
+        _waiters.Complete(task.TaskId, outcome);
+        if (!_redis.IsAvailable)
         {
             return default;
         }
 
-        var ended = RedisJson.Serialize(new LifecycleMessage(TaskLifecycleKind.Ended, task, _instance, outcome.Status, tokens, outcome.Reason,
-            _registry.Find(task.TaskId)?.CancelLatency?.TotalMilliseconds));
-        var release = new PendingRelease(task, registration, ended);
-        CompleteWaiters(task.TaskId, outcome);
-        if (!_redis.IsAvailable)
+        // Followers first get the rest of the text and the end on the task's channel, then everyone hears of the
+        // end. One connection keeps the order.
+        var commands = 1;
+        foreach (var (channel, message) in FinalStreamMessages(task.TaskId, outcome))
         {
-            _pendingReleases.Enqueue(release);
-            return default;
+            _redis.Subscriber.Publish(channel, message, CommandFlags.FireAndForget);
+            commands++;
         }
 
+        Publish(Keys.EventsChannel, new LifecycleMessage(TaskLifecycleKind.Ended, task, _instance.Id, outcome.Status, tokens, outcome.Reason, cancelLatencyMs));
+        return new RedisCost(commands, 1);
+    }
+
+    private void Publish<T>(RedisChannel channel, T message)
+    {
         try
         {
-            return await ReleaseAsync(release, FinalStreamMessages(task.TaskId, outcome)).ConfigureAwait(false);
+            _redis.Subscriber.Publish(channel, RedisJson.Serialize(message), CommandFlags.FireAndForget);
         }
         catch (Exception ex) when (RedisJson.IsUnavailable(ex))
         {
-            Log.DeferredRelease(_logger, ex, task.TaskId);
-            _pendingReleases.Enqueue(release);
-            return default;
+            Log.PublishFailed(_logger, ex, channel.ToString());
         }
     }
 
-    private async Task<RedisCost> ReleaseAsync(PendingRelease release, IReadOnlyList<(RedisChannel Channel, string Message)> streamEnd)
+    private void OnEventMessage(RedisChannel channel, RedisValue value)
     {
-        var (task, registration, ended) = release;
-        var claimKey = Keys.ConversationTask(task.ConversationId);
-        var batch = Db.CreateBatch();
-        var work = new List<Task>(4);
-        foreach (var (channel, message) in streamEnd)
-        {
-            work.Add(batch.PublishAsync(channel, message));
-        }
-
-        RedisCost cost;
-        if (registration.InRedis && registration.Epoch == Volatile.Read(ref _epoch))
-        {
-            // Redis stayed reachable for the whole task, so nobody can have released our claim.
-            work.Add(batch.KeyDeleteAsync(claimKey));
-            work.Add(batch.PublishAsync(Keys.EventsChannel, ended));
-            cost = new RedisCost(2 + streamEnd.Count, 1);
-        }
-        else
-        {
-            // After an outage: release only if the claim is still ours.
-            work.Add(batch.ScriptEvaluateAsync(ReleaseScript, [claimKey], [registration.Claim, Keys.EventsChannel.ToString(), ended]));
-            cost = new RedisCost(4 + streamEnd.Count, 1);
-        }
-
-        batch.Execute();
-        await Task.WhenAll(work).ConfigureAwait(false);
-        return cost;
-    }
-
-    private void Forget(TaskInfo task)
-    {
-        _registrations.TryRemove(task.TaskId, out _);
-        _ = _degraded.CompleteAsync(task, new TaskEnded(GenerationStatus.Failed, null), 0);
-    }
-
-    // ---------------------------------------------------------------- lookups
-
-    public async Task<RunningTask?> FindRunningAsync(string taskId, bool checkOwner = true, CancellationToken cancellationToken = default)
-    {
-        if (_registry.Find(taskId) is { } local)
-        {
-            return new RunningTask(local.Info, local.Tokens);
-        }
-
-        if (!Ids.TryGetConversationId(taskId, out var conversationId))
-        {
-            return null;
-        }
-
-        var running = await FindClaimAsync(conversationId, checkOwner).ConfigureAwait(false);
-        return running?.Info.TaskId == taskId ? running : null;
-    }
-
-    public async Task<TaskInfo?> FindRunningInConversationAsync(string conversationId, CancellationToken cancellationToken = default)
-    {
-        if (await _degraded.FindRunningInConversationAsync(conversationId, cancellationToken).ConfigureAwait(false) is { } local)
-        {
-            return local;
-        }
-
-        return await FindClaimAsync(conversationId).ConfigureAwait(false) is { OwnerAlive: true } running ? running.Info : null;
-    }
-
-    /// <summary>The task holding a conversation's claim, with its token count from the owner's heartbeat.</summary>
-    private async Task<RunningTask?> FindClaimAsync(string conversationId, bool checkOwner = true)
-    {
-        if (!_redis.IsAvailable)
-        {
-            return null;
-        }
-
+        LifecycleMessage? message;
         try
         {
-            var claim = RedisJson.Deserialize<TaskClaim>(await Db.StringGetAsync(Keys.ConversationTask(conversationId)).ConfigureAwait(false));
-            if (claim is null)
-            {
-                return null;
-            }
-
-            if (claim.Instance == _instance)
-            {
-                // Ours, but no longer in the registry: it just ended.
-                return _registry.Find(claim.Task.TaskId) is { } local ? new RunningTask(local.Info, local.Tokens) : null;
-            }
-
-            if (!checkOwner)
-            {
-                return new RunningTask(claim.Task, 0);
-            }
-
-            var heartbeat = await ReadHeartbeatAsync(claim.Task.Node).ConfigureAwait(false);
-            if (heartbeat?.Instance != claim.Instance)
-            {
-                return new RunningTask(claim.Task, 0, OwnerAlive: false); // its node is gone; the janitor releases the claim
-            }
-
-            var tokens = heartbeat.Tasks.FirstOrDefault(t => t.Task.TaskId == claim.Task.TaskId)?.Tokens ?? 0;
-            return new RunningTask(claim.Task, tokens);
+            message = RedisJson.Deserialize<LifecycleMessage>(value);
         }
-        catch (Exception ex) when (RedisJson.IsUnavailable(ex))
+        catch (System.Text.Json.JsonException ex)
         {
-            return null;
+            Log.BadMessage(_logger, ex, channel.ToString());
+            return;
         }
+
+        if (message is null)
+        {
+            return;
+        }
+
+        if (message.Kind == TaskLifecycleKind.Ended)
+        {
+            _waiters.Complete(message.Task.TaskId, new TaskEnded(message.Status, message.Reason));
+            _remoteStarts.TryRemove(message.Task.TaskId, out _);
+        }
+
+        if (message.Instance == _instance.Id)
+        {
+            return; // raised locally already
+        }
+
+        if (message.Kind == TaskLifecycleKind.Started)
+        {
+            _remoteStarts[message.Task.TaskId] = (message.Task, Environment.TickCount64);
+        }
+
+        _events.Raise(new TaskLifecycleEvent(message.Kind, message.Task, message.Status, message.Tokens, message.CancelLatencyMs));
     }
-
-    public async Task<IReadOnlyList<RunningTask>> ListRunningAsync(CancellationToken cancellationToken = default)
-    {
-        var tasks = new Dictionary<string, RunningTask>(StringComparer.Ordinal);
-        foreach (var heartbeat in await ReadHeartbeatsAsync().ConfigureAwait(false))
-        {
-            if (heartbeat.Instance == _instance)
-            {
-                continue;
-            }
-
-            foreach (var task in heartbeat.Tasks)
-            {
-                tasks[task.Task.TaskId] = new RunningTask(task.Task, task.Tokens);
-            }
-        }
-
-        // Started since the owner's last heartbeat: known from the events channel.
-        var recent = Environment.TickCount64 - (long)(HeartbeatInterval.TotalMilliseconds * 2.5);
-        foreach (var (taskId, (task, receivedAt)) in _remoteStarts)
-        {
-            if (receivedAt >= recent)
-            {
-                tasks.TryAdd(taskId, task);
-            }
-            else
-            {
-                _remoteStarts.TryRemove(taskId, out _);
-            }
-        }
-
-        foreach (var local in _registry.All)
-        {
-            tasks[local.Id] = new RunningTask(local.Info, local.Tokens);
-        }
-
-        return [.. tasks.Values.OrderBy(t => t.Info.StartedAt)];
-    }
-
-    /// <summary>The nodes that reported within the heartbeat TTL, this one included.</summary>
-    public async Task<IReadOnlyList<NodeStatus>> ListNodesAsync()
-    {
-        var beats = await ReadHeartbeatsAsync().ConfigureAwait(false);
-        return [.. beats
-            .Where(b => b.Instance != _instance)
-            .Select(b => new NodeStatus(b.Node, b.LastSeen, b.Tasks.Count, b.Circuits, b.SubscriptionAlive, b.Metrics))
-            .Append(new NodeStatus(_node.Id, DateTimeOffset.UtcNow, _registry.Count, CircuitCount(), _health.SubscriptionAlive, _metrics.Snapshot()))
-            .OrderBy(n => n.Id, StringComparer.Ordinal)];
-    }
-
-    /// <summary>The nodes that reported within the heartbeat TTL.</summary>
-    internal async Task<IReadOnlyList<NodeHeartbeat>> ReadHeartbeatsAsync()
-    {
-        if (!_redis.IsAvailable)
-        {
-            return [];
-        }
-
-        try
-        {
-            var nodes = await Db.SetMembersAsync(Keys.Nodes).ConfigureAwait(false);
-            var batch = Db.CreateBatch();
-            var reads = nodes.Select(n => batch.StringGetAsync(Keys.NodeAlive((string)n!))).ToArray();
-            batch.Execute();
-            var beats = new List<NodeHeartbeat>(reads.Length);
-            foreach (var read in reads)
-            {
-                if (RedisJson.Deserialize<NodeHeartbeat>(await read.ConfigureAwait(false)) is { } beat)
-                {
-                    beats.Add(beat);
-                }
-            }
-
-            return beats;
-        }
-        catch (Exception ex) when (RedisJson.IsUnavailable(ex))
-        {
-            return [];
-        }
-    }
-
-    private async Task<NodeHeartbeat?> ReadHeartbeatAsync(string nodeId) =>
-        RedisJson.Deserialize<NodeHeartbeat>(await Db.StringGetAsync(Keys.NodeAlive(nodeId)).ConfigureAwait(false));
-
-    private async Task<bool> IsAliveAsync(TaskClaim claim) =>
-        claim.Instance == _instance
-            ? _registry.Find(claim.Task.TaskId) is not null
-            : (await ReadHeartbeatAsync(claim.Task.Node).ConfigureAwait(false))?.Instance == claim.Instance;
 
     // ---------------------------------------------------------------- cancel
 
-    public Task<TaskEnded?> CancelRemoteAsync(TaskInfo task, TimeSpan wait, CancellationToken cancellationToken = default) =>
-        CancelRemoteAsync(task, wait, publish: true, cancellationToken);
+    public TaskEndWaiter WaitForEnd(string taskId) => _waiters.Add(taskId);
 
-    /// <param name="publish">False only for the benchmark's polling baseline: the flag alone, found by the owner's polls.</param>
-    internal async Task<TaskEnded?> CancelRemoteAsync(TaskInfo task, TimeSpan wait, bool publish, CancellationToken cancellationToken)
+    public RedisCost PushCancel(string taskId)
     {
-        if (!_redis.IsAvailable)
+        if (_registry.TryCancel(taskId) || !_redis.IsAvailable)
         {
-            return null;
-        }
-
-        var ended = new TaskCompletionSource<TaskEnded>(TaskCreationOptions.RunContinuationsAsynchronously);
-        var waiters = _cancelWaiters.GetOrAdd(task.TaskId, _ => []);
-        lock (waiters)
-        {
-            waiters.Add(ended);
+            return default;
         }
 
         try
         {
-            // The flag covers a dropped message; the publish reaches the owner at once. One round trip.
-            var batch = Db.CreateBatch();
-            var flag = batch.StringSetAsync(Keys.CancelFlag(task.TaskId), "1", CancelFlagTtl);
-            var published = publish ? batch.PublishAsync(Keys.CancelChannel, task.TaskId) : Task.CompletedTask;
-            var claim = batch.StringGetAsync(Keys.ConversationTask(task.ConversationId));
-            batch.Execute();
-            await Task.WhenAll(flag, published, claim).ConfigureAwait(false);
-            if (RedisJson.Deserialize<TaskClaim>(await claim.ConfigureAwait(false))?.Task.TaskId != task.TaskId)
-            {
-                return null; // already ended: the caller reads the final state from the history
-            }
-
-            return await ended.Task.WaitAsync(wait, cancellationToken).ConfigureAwait(false);
-        }
-        catch (TimeoutException)
-        {
-            return null;
+            _redis.Subscriber.Publish(Keys.CancelChannel, taskId, CommandFlags.FireAndForget);
+            return new RedisCost(1, 1);
         }
         catch (Exception ex) when (RedisJson.IsUnavailable(ex))
         {
-            Log.CancelNotSent(_logger, ex, task.TaskId);
-            return null;
-        }
-        finally
-        {
-            lock (waiters)
-            {
-                waiters.Remove(ended);
-            }
-        }
-    }
-
-    private void CompleteWaiters(string taskId, TaskEnded outcome)
-    {
-        if (_cancelWaiters.TryGetValue(taskId, out var waiters))
-        {
-            lock (waiters)
-            {
-                foreach (var waiter in waiters)
-                {
-                    waiter.TrySetResult(outcome);
-                }
-            }
-
-            if (waiters.Count == 0)
-            {
-                _cancelWaiters.TryRemove(new KeyValuePair<string, List<TaskCompletionSource<TaskEnded>>>(taskId, waiters));
-            }
+            Log.CancelNotSent(_logger, ex, taskId);
+            return default;
         }
     }
 
@@ -496,7 +211,7 @@ public sealed partial class RedisTaskCoordinator : ITaskCoordinator, IHostedServ
             return;
         }
 
-        if (text.StartsWith("ping:", StringComparison.Ordinal))
+        if (text.StartsWith(CancelChannelFormat.PingPrefix, StringComparison.Ordinal))
         {
             if (text == _pingToken)
             {
@@ -513,70 +228,121 @@ public sealed partial class RedisTaskCoordinator : ITaskCoordinator, IHostedServ
         }
     }
 
-    /// <summary>Cancels local tasks whose flag is set: what pub/sub may have dropped. One round trip.</summary>
-    public async Task CheckCancelFlagsAsync(string reason)
+    // ---------------------------------------------------------------- presence
+
+    public IReadOnlyDictionary<string, int> RemoteTokenCounts()
     {
-        var tasks = _registry.All;
-        if (tasks.Count == 0 || !_redis.IsAvailable)
+        var counts = new Dictionary<string, int>(StringComparer.Ordinal);
+        foreach (var beat in _lastBeats)
         {
-            return;
+            if (beat.Instance == _instance.Id)
+            {
+                continue;
+            }
+
+            foreach (var task in beat.Tasks)
+            {
+                counts[task.Task.TaskId] = task.Tokens;
+            }
+        }
+
+        return counts;
+    }
+
+    public async Task<IReadOnlyList<NodeStatus>> ListNodesAsync(CancellationToken cancellationToken = default)
+    {
+        var beats = await ReadHeartbeatsAsync().ConfigureAwait(false);
+        return [.. beats
+            .Where(b => b.Instance != _instance.Id && b.Node != _node.Id)
+            .Select(b => new NodeStatus(b.Node, b.LastSeen, b.Tasks.Count, b.Circuits, b.SubscriptionAlive, b.Metrics))
+            .Append(new NodeStatus(_node.Id, DateTimeOffset.UtcNow, _registry.Count, _activity.Circuits(), _health.SubscriptionAlive, _metrics.Snapshot()))
+            .OrderBy(n => n.Id, StringComparer.Ordinal)];
+    }
+
+    /// <summary>The nodes that reported within the heartbeat TTL.</summary>
+    internal async Task<IReadOnlyList<NodeHeartbeat>> ReadHeartbeatsAsync()
+    {
+        if (!_redis.IsAvailable)
+        {
+            return [];
         }
 
         try
         {
+            var nodes = await Db.SetMembersAsync(Keys.Nodes).ConfigureAwait(false);
             var batch = Db.CreateBatch();
-            var checks = tasks.Select(t => (Task: t, Exists: batch.KeyExistsAsync(Keys.CancelFlag(t.Id)))).ToArray();
+            var reads = nodes.Select(n => (Node: (string)n!, Read: batch.StringGetAsync(Keys.NodeAlive((string)n!)))).ToArray();
             batch.Execute();
-            foreach (var (task, exists) in checks)
+            var beats = new List<NodeHeartbeat>(reads.Length);
+            var gone = new List<RedisValue>();
+            foreach (var (node, read) in reads)
             {
-                if (await exists.ConfigureAwait(false) && task.RequestCancel())
+                if (RedisJson.Deserialize<NodeHeartbeat>(await read.ConfigureAwait(false)) is { } beat)
                 {
-                    Log.CancelFromFlag(_logger, task.Id, reason);
+                    beats.Add(beat);
+                }
+                else
+                {
+                    gone.Add(node);
                 }
             }
+
+            if (gone.Count > 0)
+            {
+                _ = Db.SetRemoveAsync(Keys.Nodes, [.. gone], CommandFlags.FireAndForget);
+            }
+
+            _lastBeats = beats;
+            return beats;
         }
         catch (Exception ex) when (RedisJson.IsUnavailable(ex))
         {
-            Log.FlagCheckFailed(_logger, ex);
+            return [];
         }
     }
 
-    // ---------------------------------------------------------------- events
-
-    private void OnEventMessage(RedisChannel channel, RedisValue value)
+    /// <summary>Running tasks of other nodes started since their owners' last heartbeat (from the events channel).</summary>
+    internal IEnumerable<TaskInfo> RecentRemoteStarts()
     {
-        LifecycleMessage? message;
+        var recent = Environment.TickCount64 - (long)(HeartbeatInterval.TotalMilliseconds * 2.5);
+        foreach (var (taskId, (task, receivedAt)) in _remoteStarts)
+        {
+            if (receivedAt >= recent)
+            {
+                yield return task;
+            }
+            else
+            {
+                _remoteStarts.TryRemove(taskId, out _);
+            }
+        }
+    }
+
+    /// <summary>One batch per node every 2 s, however many tasks it runs.</summary>
+    private async Task HeartbeatAsync()
+    {
+        if (!_redis.IsAvailable)
+        {
+            return;
+        }
+
+        var tasks = _registry.All.Select(t => new HeartbeatTask(t.Info, t.Tokens)).ToList();
+        var beat = RedisJson.Serialize(new NodeHeartbeat(_node.Id, _instance.Id, DateTimeOffset.UtcNow, _health.SubscriptionAlive, _activity.Circuits(), tasks, _metrics.Snapshot()));
         try
         {
-            message = RedisJson.Deserialize<LifecycleMessage>(value);
+            var batch = Db.CreateBatch();
+            var alive = batch.StringSetAsync(Keys.NodeAlive(_node.Id), beat, HeartbeatTtl);
+            var member = batch.SetAddAsync(Keys.Nodes, _node.Id);
+            batch.Execute();
+            await Task.WhenAll(alive, member).ConfigureAwait(false);
         }
-        catch (System.Text.Json.JsonException)
+        catch (Exception ex) when (RedisJson.IsUnavailable(ex))
         {
-            return;
+            Log.HeartbeatFailed(_logger, ex);
         }
 
-        if (message is null)
-        {
-            return;
-        }
-
-        if (message.Kind == TaskLifecycleKind.Ended)
-        {
-            CompleteWaiters(message.Task.TaskId, new TaskEnded(message.Status, message.Reason));
-            _remoteStarts.TryRemove(message.Task.TaskId, out _);
-        }
-
-        if (message.Instance == _instance)
-        {
-            return; // raised locally already
-        }
-
-        if (message.Kind == TaskLifecycleKind.Started)
-        {
-            _remoteStarts[message.Task.TaskId] = (new RunningTask(message.Task, 0), Environment.TickCount64);
-        }
-
-        _events.Raise(new TaskLifecycleEvent(message.Kind, message.Task, message.Status, message.Tokens, message.CancelLatencyMs));
+        // Keep other nodes' token counts fresh for the dashboard while someone reads them.
+        await ReadHeartbeatsAsync().ConfigureAwait(false);
     }
 
     // ---------------------------------------------------------------- follow
@@ -585,6 +351,11 @@ public sealed partial class RedisTaskCoordinator : ITaskCoordinator, IHostedServ
     {
         if (!_redis.IsAvailable)
         {
+            await foreach (var item in EndFromStoreAsync(task, 0, waitForEnd: true, cancellationToken).ConfigureAwait(false))
+            {
+                yield return item;
+            }
+
             yield break;
         }
 
@@ -618,15 +389,16 @@ public sealed partial class RedisTaskCoordinator : ITaskCoordinator, IHostedServ
                     }
                     catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
                     {
+                        // Quiet for a second: checked below.
                     }
                 }
 
                 if (message is null)
                 {
-                    // Quiet: the task may have ended before the owner saw our request, or its node died.
-                    if (++quietChecks % 2 == 1 && await FindRunningAsync(task.TaskId, cancellationToken: cancellationToken).ConfigureAwait(false) is not { OwnerAlive: true })
+                    // Quiet: the task may have ended before the owner saw our request, or its owner died.
+                    if (++quietChecks % 2 == 1 && !await StillRunningAsync(task, cancellationToken).ConfigureAwait(false))
                     {
-                        await foreach (var item in FinalFromHistoryAsync(task, received, cancellationToken).ConfigureAwait(false))
+                        await foreach (var item in EndFromStoreAsync(task, received, waitForEnd: false, cancellationToken).ConfigureAwait(false))
                         {
                             yield return item;
                         }
@@ -634,28 +406,28 @@ public sealed partial class RedisTaskCoordinator : ITaskCoordinator, IHostedServ
                         yield break;
                     }
                 }
-                else if (message.K is "s" or "d")
+                else if (message.Kind is StreamMessageKind.Snapshot or StreamMessageKind.Delta)
                 {
                     quietChecks = 0;
-                    var text = message.T ?? "";
-                    if (message.O > received)
+                    var text = message.Text ?? "";
+                    if (message.Offset > received)
                     {
                         // A batch went missing: ask for a fresh snapshot.
                         await _redis.Subscriber.PublishAsync(Keys.FollowChannel, request).ConfigureAwait(false);
                         lastRequest = Environment.TickCount64;
                     }
-                    else if (message.O + text.Length > received)
+                    else if (message.Offset + text.Length > received)
                     {
-                        var tail = text[(received - message.O)..];
+                        var tail = text[(received - message.Offset)..];
                         received += tail.Length;
                         yield return new TaskDelta(tail);
                     }
                 }
-                else if (message.K == "e")
+                else
                 {
-                    if (message.O > received)
+                    if (message.Offset > received)
                     {
-                        await foreach (var item in FinalFromHistoryAsync(task, received, cancellationToken).ConfigureAwait(false))
+                        await foreach (var item in EndFromStoreAsync(task, received, waitForEnd: false, cancellationToken).ConfigureAwait(false))
                         {
                             yield return item;
                         }
@@ -663,7 +435,7 @@ public sealed partial class RedisTaskCoordinator : ITaskCoordinator, IHostedServ
                         yield break;
                     }
 
-                    yield return new TaskEnded(message.S ?? GenerationStatus.Completed, message.R);
+                    yield return new TaskEnded(message.Status ?? GenerationStatus.Completed, message.Reason);
                     yield break;
                 }
 
@@ -682,27 +454,61 @@ public sealed partial class RedisTaskCoordinator : ITaskCoordinator, IHostedServ
             }
             catch (Exception ex) when (RedisJson.IsUnavailable(ex))
             {
+                Log.UnsubscribeFailed(_logger, ex, streamChannel.ToString());
             }
         }
     }
 
-    /// <summary>The end of a stream, from the stored answer: what the follower has not seen yet, then the final state.</summary>
-    private async IAsyncEnumerable<TaskStreamEvent> FinalFromHistoryAsync(TaskInfo task, int received, [EnumeratorCancellation] CancellationToken cancellationToken)
+    /// <summary>Whether the task still holds its conversation's claim (true when the database cannot tell).</summary>
+    private async Task<bool> StillRunningAsync(TaskInfo task, CancellationToken cancellationToken)
     {
-        var conversation = await _store.FindAsync(task.ConversationId, cancellationToken).ConfigureAwait(false);
-        var answer = conversation?.Messages.FirstOrDefault(m => m.Id == task.TaskId);
-        if (answer is null)
+        try
         {
-            yield return new TaskEnded(GenerationStatus.Failed, "The node generating this answer stopped before it was stored.");
-            yield break;
+            return (await _store.FindActiveAnswerAsync(task.ConversationId, cancellationToken).ConfigureAwait(false))?.TaskId == task.TaskId;
         }
-
-        if (answer.Content.Length > received)
+        catch (StoreUnavailableException)
         {
-            yield return new TaskDelta(answer.Content[received..]);
+            return true;
         }
+    }
 
-        yield return new TaskEnded(GenerationEngine.ToGenerationStatus(answer.Status), answer.Error);
+    /// <summary>
+    /// The end of a stream from the stored answer: what the follower has not seen yet, then the final state.
+    /// With <paramref name="waitForEnd"/> (Redis down) it waits for the answer to be stored.
+    /// </summary>
+    private async IAsyncEnumerable<TaskStreamEvent> EndFromStoreAsync(TaskInfo task, int received, bool waitForEnd, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            StoredAnswer? answer = null;
+            try
+            {
+                answer = await _store.FindAnswerAsync(task.ConversationId, task.TaskId, cancellationToken).ConfigureAwait(false);
+            }
+            catch (StoreUnavailableException) when (waitForEnd)
+            {
+                // Keep waiting: the database is back soon, or the reader goes away.
+            }
+
+            if (answer is not null)
+            {
+                if (answer.Message.Content.Length > received)
+                {
+                    yield return new TaskDelta(answer.Message.Content[received..]);
+                }
+
+                yield return new TaskEnded(GenerationEngine.ToGenerationStatus(answer.Message.Status), answer.Message.Error);
+                yield break;
+            }
+
+            if (!waitForEnd)
+            {
+                yield return new TaskEnded(GenerationStatus.Failed, "The node generating this answer stopped before it was stored.");
+                yield break;
+            }
+
+            await Task.Delay(TimeSpan.FromSeconds(1), cancellationToken).ConfigureAwait(false);
+        }
     }
 
     private void OnFollowMessage(RedisChannel channel, RedisValue value)
@@ -720,7 +526,7 @@ public sealed partial class RedisTaskCoordinator : ITaskCoordinator, IHostedServ
             state.LeaseUntil = Environment.TickCount64 + (long)FollowLease.TotalMilliseconds;
             var text = task.Text;
             state.Offset = text.Length;
-            Publish(Keys.TaskStream(task.Id), new StreamMessage("s", 0, text));
+            PublishStream(task.Id, new StreamMessage(StreamMessageKind.Snapshot, 0, text));
         }
     }
 
@@ -747,7 +553,7 @@ public sealed partial class RedisTaskCoordinator : ITaskCoordinator, IHostedServ
                 var delta = task.TextFrom(state.Offset);
                 if (delta.Length > 0)
                 {
-                    Publish(Keys.TaskStream(taskId), new StreamMessage("d", state.Offset, delta));
+                    PublishStream(taskId, new StreamMessage(StreamMessageKind.Delta, state.Offset, delta));
                     state.Offset += delta.Length;
                 }
             }
@@ -756,8 +562,7 @@ public sealed partial class RedisTaskCoordinator : ITaskCoordinator, IHostedServ
 
     /// <summary>
     /// Publishes followed tasks' batches every 50 ms while anyone follows, and sleeps until a follow request
-    /// comes otherwise: an idle 50 ms timer woke a thread-pool thread 20 times a second on every node, which
-    /// cost each Redis node more idle CPU than all its other background work together.
+    /// comes otherwise: an idle 50 ms timer woke a thread-pool thread 20 times a second on every node.
     /// </summary>
     private async Task FollowBatchLoopAsync(CancellationToken cancellationToken)
     {
@@ -783,10 +588,11 @@ public sealed partial class RedisTaskCoordinator : ITaskCoordinator, IHostedServ
         }
         catch (OperationCanceledException)
         {
+            // Stopping.
         }
     }
 
-    /// <summary>The rest of a followed task's text and its end, published with the release.</summary>
+    /// <summary>The rest of a followed task's text and its end.</summary>
     private IReadOnlyList<(RedisChannel, string)> FinalStreamMessages(string taskId, TaskEnded outcome)
     {
         if (!_followed.TryRemove(taskId, out var state) || _registry.Find(taskId) is not { } task)
@@ -798,15 +604,14 @@ public sealed partial class RedisTaskCoordinator : ITaskCoordinator, IHostedServ
         {
             var channel = Keys.TaskStream(taskId);
             var delta = task.TextFrom(state.Offset);
-            var end = state.Offset + delta.Length;
+            var end = RedisJson.Serialize(new StreamMessage(StreamMessageKind.End, state.Offset + delta.Length, null, outcome.Status, outcome.Reason));
             return delta.Length > 0
-                ? [(channel, RedisJson.Serialize(new StreamMessage("d", state.Offset, delta))), (channel, RedisJson.Serialize(new StreamMessage("e", end, null, outcome.Status, outcome.Reason)))]
-                : [(channel, RedisJson.Serialize(new StreamMessage("e", end, null, outcome.Status, outcome.Reason)))];
+                ? [(channel, RedisJson.Serialize(new StreamMessage(StreamMessageKind.Delta, state.Offset, delta))), (channel, end)]
+                : [(channel, end)];
         }
     }
 
-    private void Publish(RedisChannel channel, StreamMessage message) =>
-        _redis.Subscriber.Publish(channel, RedisJson.Serialize(message), CommandFlags.FireAndForget);
+    private void PublishStream(string taskId, StreamMessage message) => Publish(Keys.TaskStream(taskId), message);
 
     // ---------------------------------------------------------------- background work
 
@@ -815,10 +620,9 @@ public sealed partial class RedisTaskCoordinator : ITaskCoordinator, IHostedServ
         await SubscribeAsync().ConfigureAwait(false);
         var token = _stopping.Token;
         _loops.Add(Loop(HeartbeatInterval, HeartbeatAsync, token));
-        _loops.Add(Loop(JanitorInterval, JanitorAsync, token));
         _loops.Add(Loop(WatchdogInterval, WatchdogAsync, token));
         _loops.Add(FollowBatchLoopAsync(token));
-        _ = HeartbeatAsync();
+        await HeartbeatAsync().ConfigureAwait(false);
     }
 
     public async Task StopAsync(CancellationToken cancellationToken)
@@ -829,15 +633,12 @@ public sealed partial class RedisTaskCoordinator : ITaskCoordinator, IHostedServ
         {
             try
             {
-                // A graceful stop: leave the cluster now rather than by TTL.
-                var batch = Db.CreateBatch();
-                var alive = batch.KeyDeleteAsync(Keys.NodeAlive(_node.Id));
-                var tasks = batch.KeyDeleteAsync(Keys.NodeTasks(_node.Id));
-                batch.Execute();
-                await Task.WhenAll(alive, tasks).ConfigureAwait(false);
+                // A graceful stop: leave the cluster's presence now rather than by TTL.
+                await Db.KeyDeleteAsync(Keys.NodeAlive(_node.Id)).ConfigureAwait(false);
             }
             catch (Exception ex) when (RedisJson.IsUnavailable(ex))
             {
+                Log.HeartbeatFailed(_logger, ex);
             }
         }
     }
@@ -850,7 +651,7 @@ public sealed partial class RedisTaskCoordinator : ITaskCoordinator, IHostedServ
             await subscriber.SubscribeAsync(Keys.CancelChannel, OnCancelMessage).ConfigureAwait(false);
             await subscriber.SubscribeAsync(Keys.EventsChannel, OnEventMessage).ConfigureAwait(false);
             await subscriber.SubscribeAsync(Keys.FollowChannel, OnFollowMessage).ConfigureAwait(false);
-            await CheckCancelFlagsAsync("subscribed").ConfigureAwait(false);
+            Resubscribed?.Invoke();
         }
         catch (Exception ex) when (RedisJson.IsUnavailable(ex))
         {
@@ -860,7 +661,7 @@ public sealed partial class RedisTaskCoordinator : ITaskCoordinator, IHostedServ
 
     /// <summary>
     /// Proves the cancel subscription alive with a message addressed to itself; a ping that does not come
-    /// back within an interval means a dead listener, which is rebuilt (and flags re-checked).
+    /// back within an interval means a dead listener, which is rebuilt.
     /// </summary>
     private async Task WatchdogAsync()
     {
@@ -883,12 +684,13 @@ public sealed partial class RedisTaskCoordinator : ITaskCoordinator, IHostedServ
             }
             catch (Exception ex) when (RedisJson.IsUnavailable(ex))
             {
+                Log.UnsubscribeFailed(_logger, ex, Keys.CancelChannel.ToString());
             }
 
             await SubscribeAsync().ConfigureAwait(false);
         }
 
-        var token = $"ping:{_instance}:{Interlocked.Increment(ref _pingCount)}";
+        var token = $"{CancelChannelFormat.PingPrefix}{_instance.Id}:{Interlocked.Increment(ref _pingCount)}";
         _pingToken = token;
         _pingSentAt = Environment.TickCount64;
         try
@@ -901,135 +703,9 @@ public sealed partial class RedisTaskCoordinator : ITaskCoordinator, IHostedServ
         }
     }
 
-    /// <summary>One batch per node every 2 s, however many tasks it runs.</summary>
-    private async Task HeartbeatAsync()
-    {
-        if (!_redis.IsAvailable)
-        {
-            return;
-        }
+    private void OnRestored() => _ = HeartbeatAsync();
 
-        var tasks = _registry.All.Select(t => new HeartbeatTask(t.Info, t.Tokens)).ToList();
-        var beat = RedisJson.Serialize(new NodeHeartbeat(_node.Id, _instance, DateTimeOffset.UtcNow, _health.SubscriptionAlive, CircuitCount(), tasks, _metrics.Snapshot()));
-        var list = RedisJson.Serialize(new NodeHeartbeat(_node.Id, _instance, DateTimeOffset.UtcNow, true, 0, tasks));
-        try
-        {
-            var batch = Db.CreateBatch();
-            var alive = batch.StringSetAsync(Keys.NodeAlive(_node.Id), beat, HeartbeatTtl);
-            var known = batch.StringSetAsync(Keys.NodeTasks(_node.Id), list);
-            var member = batch.SetAddAsync(Keys.Nodes, _node.Id);
-            batch.Execute();
-            await Task.WhenAll(alive, known, member).ConfigureAwait(false);
-        }
-        catch (Exception ex) when (RedisJson.IsUnavailable(ex))
-        {
-        }
-    }
-
-    /// <summary>Releases the claims of nodes whose heartbeat expired, so no conversation stays "generating".</summary>
-    private async Task JanitorAsync()
-    {
-        if (!_redis.IsAvailable)
-        {
-            return;
-        }
-
-        try
-        {
-            var nodes = (await Db.SetMembersAsync(Keys.Nodes).ConfigureAwait(false)).Select(n => (string)n!).Where(n => n != _node.Id).ToArray();
-            if (nodes.Length == 0)
-            {
-                return;
-            }
-
-            var batch = Db.CreateBatch();
-            var checks = nodes.Select(n => (Node: n, Alive: batch.KeyExistsAsync(Keys.NodeAlive(n)), Tasks: batch.StringGetAsync(Keys.NodeTasks(n)))).ToArray();
-            batch.Execute();
-            foreach (var (node, aliveTask, tasksTask) in checks)
-            {
-                if (await aliveTask.ConfigureAwait(false))
-                {
-                    continue;
-                }
-
-                var last = RedisJson.Deserialize<NodeHeartbeat>(await tasksTask.ConfigureAwait(false));
-                foreach (var task in last?.Tasks ?? [])
-                {
-                    await ReleaseDeadTaskAsync(task.Task, last!.Instance).ConfigureAwait(false);
-                }
-
-                await Db.KeyDeleteAsync(Keys.NodeTasks(node)).ConfigureAwait(false);
-                await Db.SetRemoveAsync(Keys.Nodes, node).ConfigureAwait(false);
-                Log.NodeGone(_logger, node, last?.Tasks.Count ?? 0);
-            }
-        }
-        catch (Exception ex) when (RedisJson.IsUnavailable(ex))
-        {
-        }
-    }
-
-    private async Task ReleaseDeadTaskAsync(TaskInfo task, string instance)
-    {
-        const string reason = "The node generating this answer stopped before it finished.";
-
-        // One janitor per dead task records the failure in the history, then releases the claim.
-        if (!await Db.StringSetAsync(Keys.JanitorLock(task.TaskId), _node.Id, TimeSpan.FromMinutes(1), When.NotExists).ConfigureAwait(false))
-        {
-            return;
-        }
-
-        var answer = new ChatMessage(task.TaskId, ChatRole.Assistant, "", MessageStatus.Failed, task.StartedAt, reason, 0, task.Node);
-        await _store.AppendAsync(task.UserId, task.ConversationId, answer).ConfigureAwait(false);
-        var claim = RedisJson.Serialize(new TaskClaim(task, instance));
-        var ended = RedisJson.Serialize(new LifecycleMessage(TaskLifecycleKind.Ended, task, "janitor", GenerationStatus.Failed, 0, reason));
-        await Db.ScriptEvaluateAsync(ReleaseScript, [Keys.ConversationTask(task.ConversationId)], [claim, Keys.EventsChannel.ToString(), ended]).ConfigureAwait(false);
-    }
-
-    private void OnRestored()
-    {
-        Interlocked.Increment(ref _epoch);
-        _ = Task.Run(async () =>
-        {
-            await HeartbeatAsync().ConfigureAwait(false);
-            await ReplayAsync().ConfigureAwait(false);
-            await CheckCancelFlagsAsync("connection restored").ConfigureAwait(false);
-        });
-    }
-
-    /// <summary>After an outage: releases of tasks that ended meanwhile, and claims of tasks that started meanwhile.</summary>
-    private async Task ReplayAsync()
-    {
-        while (_redis.IsAvailable && _pendingReleases.TryPeek(out var release))
-        {
-            try
-            {
-                await ReleaseAsync(release, []).ConfigureAwait(false);
-                _pendingReleases.TryDequeue(out _);
-            }
-            catch (Exception ex) when (RedisJson.IsUnavailable(ex))
-            {
-                return;
-            }
-        }
-
-        foreach (var (taskId, registration) in _registrations)
-        {
-            if (!registration.InRedis && _registry.Find(taskId) is { } task)
-            {
-                try
-                {
-                    if (await ClaimAsync(task.Info, registration).ConfigureAwait(false) is null)
-                    {
-                        PublishStarted(task.Info);
-                    }
-                }
-                catch (Exception ex) when (RedisJson.IsUnavailable(ex))
-                {
-                    return;
-                }
-            }
-        }
-    }
+    private void OnSubscriptionRestored() => Resubscribed?.Invoke();
 
     private async Task Loop(TimeSpan interval, Func<Task> work, CancellationToken cancellationToken)
     {
@@ -1050,29 +726,22 @@ public sealed partial class RedisTaskCoordinator : ITaskCoordinator, IHostedServ
         }
         catch (OperationCanceledException)
         {
+            // Stopping.
         }
     }
 
     public void Dispose()
     {
-        // Resolved as itself, as ITaskCoordinator and as a hosted service: the container may dispose it more than once.
+        // Resolved as itself, as ITaskCoordinator, as INodeDirectory and as a hosted service.
         if (Interlocked.Exchange(ref _disposed, 1) == 1)
         {
             return;
         }
 
         _redis.Restored -= OnRestored;
+        _redis.SubscriptionRestored -= OnSubscriptionRestored;
         _stopping.Cancel();
         _stopping.Dispose();
-    }
-
-    private sealed class Registration(string claim, int epoch)
-    {
-        public string Claim { get; } = claim;
-
-        public int Epoch { get; } = epoch;
-
-        public bool InRedis { get; set; }
     }
 
     private sealed class FollowState
@@ -1082,26 +751,12 @@ public sealed partial class RedisTaskCoordinator : ITaskCoordinator, IHostedServ
         public int Offset { get; set; }
     }
 
-    private sealed record PendingRelease(TaskInfo Task, Registration Registration, string EndedEvent);
-
     private static partial class Log
     {
-        [LoggerMessage(2201, LogLevel.Warning, "Redis unreachable: task {TaskId} starts on this node only; other nodes see it when Redis is back.")]
-        public static partial void DegradedStart(ILogger logger, Exception exception, string taskId);
-
-        [LoggerMessage(2202, LogLevel.Warning, "Redis unreachable: the release of task {TaskId} waits until it is back.")]
-        public static partial void DeferredRelease(ILogger logger, Exception exception, string taskId);
-
         [LoggerMessage(2203, LogLevel.Debug, "Cancel of task {TaskId} received.")]
         public static partial void CancelReceived(ILogger logger, string taskId);
 
-        [LoggerMessage(2204, LogLevel.Information, "Task {TaskId} cancelled by its stored flag ({Reason}).")]
-        public static partial void CancelFromFlag(ILogger logger, string taskId, string reason);
-
-        [LoggerMessage(2205, LogLevel.Warning, "Checking cancel flags failed.")]
-        public static partial void FlagCheckFailed(ILogger logger, Exception exception);
-
-        [LoggerMessage(2206, LogLevel.Warning, "The cancel of task {TaskId} could not be sent.")]
+        [LoggerMessage(2206, LogLevel.Warning, "The Stop of task {TaskId} could not be pushed; the owner reads it from the database.")]
         public static partial void CancelNotSent(ILogger logger, Exception exception, string taskId);
 
         [LoggerMessage(2207, LogLevel.Warning, "Subscribing to the coordination channels failed; the watchdog retries.")]
@@ -1110,10 +765,19 @@ public sealed partial class RedisTaskCoordinator : ITaskCoordinator, IHostedServ
         [LoggerMessage(2208, LogLevel.Warning, "The cancel subscription did not deliver the watchdog's ping; rebuilding it (rebuild {Count}).")]
         public static partial void SubscriptionDead(ILogger logger, int count);
 
-        [LoggerMessage(2209, LogLevel.Warning, "Node {Node} stopped reporting; released its {Count} tasks.")]
-        public static partial void NodeGone(ILogger logger, string node, int count);
-
         [LoggerMessage(2210, LogLevel.Error, "Background work {Work} failed.")]
         public static partial void LoopFailed(ILogger logger, Exception exception, string work);
+
+        [LoggerMessage(2211, LogLevel.Debug, "Publishing on {Channel} failed.")]
+        public static partial void PublishFailed(ILogger logger, Exception exception, string channel);
+
+        [LoggerMessage(2212, LogLevel.Debug, "A message on {Channel} could not be read.")]
+        public static partial void BadMessage(ILogger logger, Exception exception, string channel);
+
+        [LoggerMessage(2213, LogLevel.Debug, "Unsubscribing from {Channel} failed.")]
+        public static partial void UnsubscribeFailed(ILogger logger, Exception exception, string channel);
+
+        [LoggerMessage(2214, LogLevel.Debug, "The heartbeat could not be written.")]
+        public static partial void HeartbeatFailed(ILogger logger, Exception exception);
     }
 }

@@ -14,6 +14,7 @@ namespace ChatPortal.Tests.Api;
 public sealed class ChatPortalNode : WebApplicationFactory<Program>
 {
     private readonly Dictionary<string, string?> _settings;
+    private readonly DirectoryInfo _dataDirectory = Directory.CreateTempSubdirectory("chatportal-node-");
 
     public ChatPortalNode(string nodeId = "node-a", IDictionary<string, string?>? settings = null)
     {
@@ -25,6 +26,9 @@ public sealed class ChatPortalNode : WebApplicationFactory<Program>
             ["ChatPortal:Model:Simulated:TokensPerSecond"] = "200",
             ["ChatPortal:Model:Simulated:ResponseTokens"] = "60",
             ["ChatPortal:Model:Simulated:FirstTokenDelayMs"] = "0",
+
+            // Each node its own SQLite file: one file serves one node.
+            ["ChatPortal:DataDirectory"] = _dataDirectory.FullName,
         };
         foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
         {
@@ -48,6 +52,15 @@ public sealed class ChatPortalNode : WebApplicationFactory<Program>
     }
 
     public ChatApiClient ClientFor(ChatUser user) => user.On(BaseAddress);
+
+    protected override void Dispose(bool disposing)
+    {
+        base.Dispose(disposing);
+        if (disposing && _dataDirectory.Exists)
+        {
+            _dataDirectory.Delete(recursive: true);
+        }
+    }
 
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {

@@ -3,7 +3,6 @@ using ChatPortal.Testing;
 using ChatPortal.Tests.Api;
 using Microsoft.AspNetCore.Components.Server;
 using Microsoft.AspNetCore.DataProtection.KeyManagement;
-using Microsoft.AspNetCore.DataProtection.StackExchangeRedis;
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.AspNetCore.SignalR.StackExchangeRedis;
 using Microsoft.Extensions.DependencyInjection;
@@ -44,11 +43,11 @@ public sealed class ClusterPlumbingTests : IAsyncLifetime
     }
 
     [Fact]
-    public void DataProtectionKeysAreSharedInRedis()
+    public void DataProtectionKeysAreSharedInTheDatabaseNotInRedis()
     {
         var options = _node.Services.GetRequiredService<IOptions<KeyManagementOptions>>().Value;
 
-        Assert.IsType<RedisXmlRepository>(options.XmlRepository);
+        Assert.IsType<ChatPortal.Hosting.DatabaseXmlRepository>(options.XmlRepository);
     }
 
     [Fact]

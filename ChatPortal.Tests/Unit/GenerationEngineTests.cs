@@ -20,6 +20,7 @@ public sealed class GenerationEngineTests : IAsyncDisposable
     /// <summary>A safety net so a broken engine fails the test instead of hanging it; not a timing assertion.</summary>
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(30);
 
+    private readonly DirectoryInfo _dataDirectory = Directory.CreateTempSubdirectory("chatportal-engine-");
     private ServiceProvider? _services;
 
     private GenerationEngine Engine => _services!.GetRequiredService<GenerationEngine>();
@@ -494,11 +495,12 @@ public sealed class GenerationEngineTests : IAsyncDisposable
     [Fact]
     public async Task AFollowerSeesTheEndOnlyOnceTheAnswerIsStored()
     {
-        var store = new GatedStore(new InMemoryConversationStore(TimeProvider.System));
-        Build(TestChatClient.Yielding("Stored"), configure: s => s.AddSingleton<IConversationStore>(store));
+        GatedStore? store = null;
+        Build(TestChatClient.Yielding("Stored"), configure: s => s.AddSingleton<IConversationStore>(sp => store = new GatedStore(sp.GetRequiredService<ChatPortal.Core.Storage.DatabaseConversationStore>())));
+        _ = Store;
         var conversationId = await NewConversationAsync();
         var task = await StartAsync(conversationId, "Question");
-        await store.AnswerArriving.WaitAsync(Patience);
+        await store!.AnswerArriving.WaitAsync(Patience);
 
         // The task has its final state but its answer is not stored yet: a follower arrives now.
         Assert.Equal(GenerationStatus.Completed, task.Status);
@@ -531,12 +533,22 @@ public sealed class GenerationEngineTests : IAsyncDisposable
         }
 
         await Task.WhenAll(running.Select(t => t.Completion)).WaitAsync(Patience);
+        await _services.GetRequiredService<ChatPortal.Core.Ownership.LeaseKeeper>().StopAsync(CancellationToken.None);
         await _services.DisposeAsync();
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        _dataDirectory.Delete(recursive: true);
     }
 
     private void Build(IChatClient? client = null, Dictionary<string, string?>? settings = null, Action<IServiceCollection>? configure = null)
     {
-        var config = new ConfigurationBuilder().AddInMemoryCollection(settings ?? []).Build();
+        // The embedded default: a SQLite file of this test's own.
+        var all = new Dictionary<string, string?> { ["ChatPortal:DataDirectory"] = _dataDirectory.FullName };
+        foreach (var (key, value) in settings ?? [])
+        {
+            all[key] = value;
+        }
+
+        var config = new ConfigurationBuilder().AddInMemoryCollection(all).Build();
         var services = new ServiceCollection();
         services.AddLogging();
         services.AddMetrics();
@@ -550,6 +562,9 @@ public sealed class GenerationEngineTests : IAsyncDisposable
         configure?.Invoke(services);
 
         _services = services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true, ValidateScopes = true });
+
+        // What the host does at start: migrate, take a lease.
+        _services.GetRequiredService<ChatPortal.Core.Ownership.LeaseKeeper>().StartAsync(CancellationToken.None).GetAwaiter().GetResult();
     }
 
     private async Task<string> NewConversationAsync() => (await Store.CreateAsync(Alice)).Id;
@@ -599,7 +614,7 @@ public sealed class GenerationEngineTests : IAsyncDisposable
         }
     }
 
-    /// <summary>A store that holds back the first assistant answer until <see cref="Release"/>.</summary>
+    /// <summary>A store that holds back the first answer's commit until <see cref="Release"/>.</summary>
     private sealed class GatedStore(IConversationStore inner) : IConversationStore
     {
         private readonly TaskCompletionSource _arriving = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -609,26 +624,34 @@ public sealed class GenerationEngineTests : IAsyncDisposable
 
         public void Release() => _release.TrySetResult();
 
+        public async Task<AnswerCommitOutcome> CommitAnswerAsync(AnswerCommit commit, CancellationToken cancellationToken = default)
+        {
+            _arriving.TrySetResult();
+            await _release.Task.ConfigureAwait(false);
+            return await inner.CommitAnswerAsync(commit, cancellationToken).ConfigureAwait(false);
+        }
+
         public Task<ConversationSummary> CreateAsync(string userId, CancellationToken cancellationToken = default) => inner.CreateAsync(userId, cancellationToken);
 
         public Task<Conversation?> FindAsync(string conversationId, CancellationToken cancellationToken = default) => inner.FindAsync(conversationId, cancellationToken);
 
         public Task<IReadOnlyList<ConversationSummary>> ListAsync(string userId, CancellationToken cancellationToken = default) => inner.ListAsync(userId, cancellationToken);
 
-        public async Task AppendAsync(string userId, string conversationId, ChatMessage message, CancellationToken cancellationToken = default)
-        {
-            if (message.Role == ChatRole.Assistant)
-            {
-                _arriving.TrySetResult();
-                await _release.Task.ConfigureAwait(false);
-            }
+        public Task<HistoryChange> ClearAsync(string userId, string conversationId, CancellationToken cancellationToken = default) => inner.ClearAsync(userId, conversationId, cancellationToken);
 
-            await inner.AppendAsync(userId, conversationId, message, cancellationToken).ConfigureAwait(false);
-        }
+        public Task<HistoryChange> DeleteAsync(string userId, string conversationId, CancellationToken cancellationToken = default) => inner.DeleteAsync(userId, conversationId, cancellationToken);
 
-        public Task RemoveAsync(string userId, string conversationId, string messageId, CancellationToken cancellationToken = default) => inner.RemoveAsync(userId, conversationId, messageId, cancellationToken);
+        public Task<ConversationSummary?> RenameAsync(string userId, string conversationId, string title, CancellationToken cancellationToken = default) => inner.RenameAsync(userId, conversationId, title, cancellationToken);
 
-        public Task ClearAsync(string userId, string conversationId, CancellationToken cancellationToken = default) => inner.ClearAsync(userId, conversationId, cancellationToken);
+        public Task<AnswerStartResult> StartAnswerAsync(AnswerStart start, CancellationToken cancellationToken = default) => inner.StartAnswerAsync(start, cancellationToken);
+
+        public Task<ActiveAnswer?> FindActiveAnswerAsync(string conversationId, CancellationToken cancellationToken = default) => inner.FindActiveAnswerAsync(conversationId, cancellationToken);
+
+        public Task<IReadOnlyList<ActiveAnswer>> ListActiveAnswersAsync(CancellationToken cancellationToken = default) => inner.ListActiveAnswersAsync(cancellationToken);
+
+        public Task<ActiveAnswer?> RequestCancelAsync(string taskId, string conversationId, string? userId, CancellationToken cancellationToken = default) => inner.RequestCancelAsync(taskId, conversationId, userId, cancellationToken);
+
+        public Task<StoredAnswer?> FindAnswerAsync(string conversationId, string taskId, CancellationToken cancellationToken = default) => inner.FindAnswerAsync(conversationId, taskId, cancellationToken);
     }
 
     private static async IAsyncEnumerable<ChatResponseUpdate> Updates(string[] texts, [EnumeratorCancellation] CancellationToken ct)

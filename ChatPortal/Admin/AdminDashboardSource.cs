@@ -1,7 +1,6 @@
 using ChatPortal.Core;
 using ChatPortal.Core.Coordination;
 using ChatPortal.Core.Generation;
-using ChatPortal.Core.Redis;
 using ChatPortal.Core.Telemetry;
 using ChatPortal.Hosting;
 
@@ -26,24 +25,17 @@ public interface IAdminDashboardSource
 
 /// <summary>The dashboard source of a real node: the cluster through the coordinator, this node's own figures, Redis INFO.</summary>
 public sealed class ClusterDashboardSource(
-    ITaskCoordinator coordinator,
+    INodeDirectory directory,
     GenerationEngine engine,
     TaskLifecycleEvents events,
-    ChatPortalMetrics metrics,
-    CoordinationHealth health,
-    NodeIdentity node,
-    CircuitTracker circuits,
     RedisInfoReader redisInfo,
-    MetricsHistory history,
-    IServiceProvider services) : IAdminDashboardSource
+    MetricsHistory history) : IAdminDashboardSource
 {
     public IReadOnlyList<MetricsSample> History => history.Samples;
 
     public async Task<AdminOverview> GetOverviewAsync(CancellationToken cancellationToken = default)
     {
-        var nodes = services.GetService<RedisTaskCoordinator>() is { } redis && redis.IsDistributed
-            ? await redis.ListNodesAsync()
-            : [new NodeStatus(node.Id, DateTimeOffset.UtcNow, engine.LocalTasks.Count, circuits.Count, health.SubscriptionAlive, metrics.Snapshot())];
+        var nodes = await directory.ListNodesAsync(cancellationToken);
         var status = await redisInfo.ReadAsync(cancellationToken);
         return new AdminOverview(
             [.. nodes.Select(n => new AdminNode(n.Id, n.LastSeen, n.ActiveTasks, n.Circuits, n.SubscriptionAlive, n.Metrics?.Answers ?? 0))],
@@ -53,7 +45,7 @@ public sealed class ClusterDashboardSource(
 
     public async Task<IReadOnlyList<AdminTask>> ListTasksAsync(CancellationToken cancellationToken = default)
     {
-        var running = await coordinator.ListRunningAsync(cancellationToken);
+        var running = await engine.ListRunningAsync(cancellationToken);
         return [.. running.Select(t => new AdminTask(t.Info.TaskId, t.Info.ConversationId, t.Info.UserId, t.Info.Node, t.Info.StartedAt, t.Tokens, "running"))];
     }
 

@@ -1,3 +1,4 @@
+using ChatPortal.Core.Generation;
 using ChatPortal.Core.Coordination;
 
 namespace ChatPortal.Admin;
@@ -44,7 +45,7 @@ public sealed class MetricsHistory(IServiceProvider services, ILogger<MetricsHis
     {
         var source = services.GetRequiredService<IAdminDashboardSource>();
         var overview = await source.GetOverviewAsync(cancellationToken);
-        var tasks = await services.GetRequiredService<ITaskCoordinator>().ListRunningAsync(cancellationToken);
+        var tasks = await services.GetRequiredService<GenerationEngine>().ListRunningAsync(cancellationToken);
         var now = DateTimeOffset.UtcNow;
         var tokensPerSecond = tasks.Sum(t => t.Tokens / Math.Max(1, (now - t.Info.StartedAt).TotalSeconds));
         var sample = new MetricsSample(now, tasks.Count, Math.Round(tokensPerSecond, 1), overview.Metrics.CancelLatencyMs.P95, overview.Metrics.OverheadMsPerAnswer, overview.Redis.PingMs);

@@ -1,7 +1,6 @@
 using System.Text.Json;
 using ChatPortal.Core.Configuration;
 using ChatPortal.Core.Conversations;
-using ChatPortal.Core.Coordination;
 using ChatPortal.Core.Generation;
 using ChatPortal.Hosting;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -19,6 +18,8 @@ public static class ConversationEndpoints
         group.MapGet("/", ListAsync);
         group.MapGet("/{id}", GetAsync);
         group.MapDelete("/{id}/messages", ClearAsync);
+        group.MapPatch("/{id}", RenameAsync);
+        group.MapDelete("/{id}", DeleteAsync);
         group.MapPost("/{id}/messages", SendAsync).RequireRateLimiting(WebApplicationBuilderExtensions.MessagesRateLimit);
         return app;
     }
@@ -35,7 +36,7 @@ public static class ConversationEndpoints
         return TypedResults.Ok(list.Select(c => new ConversationListItem(c.Id, c.Title, c.UpdatedAt)).ToArray());
     }
 
-    private static async Task<IResult> GetAsync(string id, HttpContext context, IConversationStore store, ITaskCoordinator coordinator, LocalTaskRegistry localTasks)
+    private static async Task<IResult> GetAsync(string id, HttpContext context, IConversationStore store, GenerationEngine engine)
     {
         var conversation = await store.GetAsync(ApiUser.Id(context), id, context.RequestAborted);
         if (conversation is null)
@@ -44,11 +45,11 @@ public static class ConversationEndpoints
         }
 
         var messages = conversation.Messages.Select(m => m.ToDto()).ToList();
-        var running = await coordinator.FindRunningInConversationAsync(id, context.RequestAborted);
+        var running = await engine.FindRunningInConversationAsync(id, context.RequestAborted);
         if (running is not null)
         {
             // The answer being written shows as a streaming message with the text this node can see.
-            var text = localTasks.Find(running.TaskId)?.Text ?? "";
+            var text = engine.LocalTasks.Find(running.TaskId)?.Text ?? "";
             messages.Add(new MessageDto(running.TaskId, "assistant", text, "streaming"));
         }
 
@@ -59,24 +60,55 @@ public static class ConversationEndpoints
             running is null ? null : new ActiveTaskDto(running.TaskId, running.Node)));
     }
 
-    private static async Task<IResult> ClearAsync(string id, HttpContext context, IConversationStore store, ITaskCoordinator coordinator)
-    {
-        var userId = ApiUser.Id(context);
-        if (await store.GetAsync(userId, id, context.RequestAborted) is null)
+    private static async Task<IResult> ClearAsync(string id, HttpContext context, IConversationStore store) =>
+        await store.ClearAsync(ApiUser.Id(context), id, context.RequestAborted) switch
         {
-            return ApiUser.NotFound("The conversation");
-        }
-
-        if (await coordinator.FindRunningInConversationAsync(id, context.RequestAborted) is not null)
-        {
-            return TypedResults.Problem(
+            HistoryChange.Done => TypedResults.NoContent(),
+            HistoryChange.AnswerRunning => TypedResults.Problem(
                 detail: "An answer is being generated in this conversation; stop it or wait for it before clearing the history.",
                 statusCode: StatusCodes.Status409Conflict,
-                title: "Generation running");
+                title: "Generation running"),
+            _ => ApiUser.NotFound("The conversation"),
+        };
+
+    private static async Task<IResult> RenameAsync(string id, HttpContext context, IConversationStore store)
+    {
+        var (title, problem) = await ReadTitleAsync(context.Request, context.RequestAborted);
+        if (problem is not null)
+        {
+            return problem;
         }
 
-        await store.ClearAsync(userId, id, context.RequestAborted);
-        return TypedResults.NoContent();
+        var renamed = await store.RenameAsync(ApiUser.Id(context), id, title, context.RequestAborted);
+        return renamed is null
+            ? ApiUser.NotFound("The conversation")
+            : TypedResults.Ok(new ConversationListItem(renamed.Id, renamed.Title, renamed.UpdatedAt));
+    }
+
+    /// <summary>Deletes a conversation and its messages; a running answer in it is stopped first.</summary>
+    private static async Task<IResult> DeleteAsync(string id, HttpContext context, IConversationStore store, GenerationEngine engine)
+    {
+        var userId = ApiUser.Id(context);
+        for (var attempt = 0; attempt < 3; attempt++)
+        {
+            switch (await store.DeleteAsync(userId, id, context.RequestAborted))
+            {
+                case HistoryChange.Done:
+                    return TypedResults.NoContent();
+                case HistoryChange.NotFound:
+                    return ApiUser.NotFound("The conversation");
+            }
+
+            if (await engine.FindRunningInConversationAsync(id, context.RequestAborted) is { } running)
+            {
+                await engine.CancelAsync(running.TaskId, userId, context.RequestAborted);
+            }
+        }
+
+        return TypedResults.Problem(
+            detail: "The answer being generated in this conversation did not stop in time; try again in a moment.",
+            statusCode: StatusCodes.Status409Conflict,
+            title: "Generation running");
     }
 
     private static async Task<IResult> SendAsync(string id, HttpContext context, GenerationEngine engine, IOptions<ChatPortalOptions> options)
@@ -92,6 +124,10 @@ public static class ConversationEndpoints
         return result.Outcome switch
         {
             StartOutcome.Started => new TaskStreamResult(result.Task!.Info, engine, announce: true),
+            StartOutcome.TooManyAnswers => TypedResults.Problem(
+                detail: $"You already have {options.Value.Limits.ConcurrentAnswersPerUser} answers being generated; wait for one to finish or stop it.",
+                statusCode: StatusCodes.Status429TooManyRequests,
+                title: "Too many answers at once"),
             StartOutcome.AlreadyRunning => TypedResults.Problem(
                 detail: $"An answer is already being generated in this conversation (task {result.RunningTask?.TaskId} on {result.RunningTask?.Node}).",
                 statusCode: StatusCodes.Status409Conflict,
@@ -143,6 +179,43 @@ public static class ConversationEndpoints
             return text.Length > maxChars ? ("", TooLong(maxChars)) : (text, null);
         }
     }
+
+    /// <summary>Reads <c>{"title": "..."}</c>: 1-200 characters after trimming.</summary>
+    internal static async Task<(string Title, IResult? Problem)> ReadTitleAsync(HttpRequest request, CancellationToken cancellationToken)
+    {
+        const int maxTitle = 200;
+        JsonDocument document;
+        try
+        {
+            using var limited = new LimitedStream(request.Body, 16 * 1024);
+            document = await JsonDocument.ParseAsync(limited, cancellationToken: cancellationToken);
+        }
+        catch (Exception ex) when (ex is JsonException or LimitedStream.TooLargeException)
+        {
+            return ("", TitleProblem("The body must be JSON like {\"title\": \"a name\"}."));
+        }
+
+        using (document)
+        {
+            if (document.RootElement.ValueKind != JsonValueKind.Object
+                || !document.RootElement.TryGetProperty("title", out var element)
+                || element.ValueKind != JsonValueKind.String)
+            {
+                return ("", TitleProblem("The body must be a JSON object with a string property \"title\"."));
+            }
+
+            var title = (element.GetString() ?? "").Trim().ReplaceLineEndings(" ");
+            return title.Length switch
+            {
+                0 => ("", TitleProblem("The title is empty.")),
+                > maxTitle => ("", TitleProblem($"The title is longer than {maxTitle} characters.")),
+                _ => (title, null),
+            };
+        }
+    }
+
+    private static IResult TitleProblem(string detail) =>
+        TypedResults.Problem(detail: detail, statusCode: StatusCodes.Status400BadRequest, title: "Invalid title");
 
     private static IResult BadRequest(string detail) =>
         TypedResults.Problem(detail: detail, statusCode: StatusCodes.Status400BadRequest, title: "Invalid message");

@@ -38,8 +38,7 @@ public static class TaskEndpoints
         }
 
         // Ended: the stored answer is the whole stream.
-        var conversation = await store.GetAsync(userId, view.ConversationId, context.RequestAborted);
-        var answer = conversation?.Messages.FirstOrDefault(m => m.Id == taskId);
+        var answer = (await store.FindAnswerAsync(view.ConversationId, taskId, context.RequestAborted))?.Message;
         return new EndedStreamResult(answer?.Content ?? "", view.Status, answer?.Error);
     }
 

@@ -5,7 +5,9 @@ using Microsoft.AspNetCore.Components.Server;
 using Microsoft.AspNetCore.Components.Server.Circuits;
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.AspNetCore.DataProtection.KeyManagement;
-using Microsoft.AspNetCore.DataProtection.StackExchangeRedis;
+using System.Security.Cryptography.X509Certificates;
+using ChatPortal.Core.Storage;
+using Microsoft.EntityFrameworkCore;
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.AspNetCore.SignalR.StackExchangeRedis;
 using Microsoft.Extensions.Caching.Hybrid;
@@ -26,16 +28,22 @@ internal static class ClusterServiceCollectionExtensions
         services.AddSignalR();
         services.AddHostedService<TaskEventsBroadcaster>();
 
+        // Cookies, antiforgery and protected component state validate on every node and survive a Redis wipe:
+        // one key ring in the database, encrypted with a certificate when one is configured.
         var dataProtection = services.AddDataProtection().SetApplicationName(ApplicationName);
+        services.AddOptions<KeyManagementOptions>().Configure<IDbContextFactory<ChatPortalDbContext>>((options, contexts) =>
+            options.XmlRepository = new DatabaseXmlRepository(contexts));
+        var certificate = configuration[$"{ChatPortalOptions.SectionName}:DataProtection:CertificatePath"];
+        if (!string.IsNullOrWhiteSpace(certificate) && File.Exists(certificate))
+        {
+            dataProtection.ProtectKeysWithCertificate(X509CertificateLoader.LoadPkcs12FromFile(
+                certificate, configuration[$"{ChatPortalOptions.SectionName}:DataProtection:CertificatePassword"]));
+        }
+
         if (string.IsNullOrWhiteSpace(configuration[$"{ChatPortalOptions.SectionName}:Redis"]))
         {
             return services;
         }
-
-        // Cookies, antiforgery and protected component state validate on every node: one key ring in Redis.
-        services.AddOptions<KeyManagementOptions>().Configure<RedisConnection>((options, redis) =>
-            options.XmlRepository = new RedisXmlRepository(() => redis.Database, redis.Keys.DataProtectionKeys));
-        _ = dataProtection;
 
         // The Redis backplane for the task events hub only. AddSignalR().AddStackExchangeRedis() would swap the
         // lifetime manager of every hub, Blazor's included, and a Redis outage would stop every page.

@@ -37,7 +37,7 @@ public static class WebApplicationBuilderExtensions
         services.AddMudServices();
         services.AddSingleton<MarkdownRenderer>();
         services.AddProblemDetails();
-        services.AddExceptionHandler<SharedStateUnavailableHandler>();
+        services.AddExceptionHandler<StoreFailureHandler>();
 
         services.AddAuthentication(UserIdentity.Scheme)
             .AddCookie(UserIdentity.Scheme, options =>
@@ -99,7 +99,7 @@ public static class WebApplicationBuilderExtensions
             });
         });
 
-        services.AddHealthChecks().AddCheck<RedisHealthCheck>("redis");
+        services.AddHealthChecks().AddCheck<DatabaseHealthCheck>("database").AddCheck<RedisHealthCheck>("redis");
         services.AddChatPortalCluster(builder.Configuration);
         return builder;
     }
@@ -160,11 +160,8 @@ public static class WebApplicationBuilderExtensions
         app.MapHealthChecks("/readyz", new HealthCheckOptions { ResponseWriter = HealthResponse.WriteAsync });
         app.MapPrometheusScrapingEndpoint("/metrics");
         app.MapHub<Hubs.TaskEventsHub>(Hubs.TaskEventsHub.Path);
-        if (app.Services.GetService<Core.Redis.RedisTaskCoordinator>() is { } coordinator)
-        {
-            var circuits = app.Services.GetRequiredService<CircuitTracker>();
-            coordinator.CircuitCount = () => circuits.Count;
-        }
+        var circuits = app.Services.GetRequiredService<CircuitTracker>();
+        app.Services.GetRequiredService<Core.Coordination.NodeActivity>().Circuits = () => circuits.Count;
 
         return app;
     }

@@ -1,0 +1,418 @@
+using ChatPortal.Core.Conversations;
+using Microsoft.EntityFrameworkCore;
+
+namespace ChatPortal.Core.Storage;
+
+/// <summary>
+/// The conversation store on EF Core (SQLite or PostgreSQL). Claims are conditional updates of the
+/// conversation row; an answer's commit is conditional on the claim it started with (fencing). Two
+/// transactions per answer (start, end), none per chunk.
+/// </summary>
+public sealed class DatabaseConversationStore(
+    IDbContextFactory<ChatPortalDbContext> contexts,
+    ConversationCache cache,
+    DatabaseHealth health,
+    TimeProvider time) : IConversationStore
+{
+    public Task<ConversationSummary> CreateAsync(string userId, CancellationToken cancellationToken = default) =>
+        RunAsync("Creating a conversation", async db =>
+        {
+            var now = Now();
+            await EnsureUserAsync(db, userId, now, cancellationToken).ConfigureAwait(false);
+            var record = new ConversationRecord { Id = Ids.NewConversationId(), UserId = userId, Title = Conversation.DefaultTitle, CreatedAt = now, UpdatedAt = now };
+            db.Conversations.Add(record);
+            await db.SaveChangesAsync(cancellationToken).ConfigureAwait(false);
+            return new ConversationSummary(record.Id, record.Title, Utc(now));
+        }, cancellationToken);
+
+    public Task<Conversation?> FindAsync(string conversationId, CancellationToken cancellationToken = default) =>
+        RunAsync("Reading a conversation", async db =>
+        {
+            var row = await db.Conversations.AsNoTracking()
+                .Where(c => c.Id == conversationId)
+                .Select(c => new { c.UserId, c.Title, c.CreatedAt, c.UpdatedAt, c.Version, c.HistoryEpoch })
+                .FirstOrDefaultAsync(cancellationToken).ConfigureAwait(false);
+            if (row is null)
+            {
+                return null;
+            }
+
+            var messages = await HistoryAsync(db, conversationId, row.HistoryEpoch, row.Version, cancellationToken).ConfigureAwait(false);
+            return new Conversation(conversationId, row.UserId, row.Title, Utc(row.CreatedAt), Utc(row.UpdatedAt), messages);
+        }, cancellationToken);
+
+    public Task<IReadOnlyList<ConversationSummary>> ListAsync(string userId, CancellationToken cancellationToken = default) =>
+        RunAsync<IReadOnlyList<ConversationSummary>>("Listing conversations", async db =>
+        {
+            var rows = await db.Conversations.AsNoTracking()
+                .Where(c => c.UserId == userId)
+                .OrderByDescending(c => c.UpdatedAt)
+                .Select(c => new { c.Id, c.Title, c.UpdatedAt })
+                .ToListAsync(cancellationToken).ConfigureAwait(false);
+            return rows.Select(r => new ConversationSummary(r.Id, r.Title, Utc(r.UpdatedAt))).ToList();
+        }, cancellationToken);
+
+    public Task<HistoryChange> ClearAsync(string userId, string conversationId, CancellationToken cancellationToken = default) =>
+        RunAsync("Clearing a conversation", async db =>
+        {
+            var now = Now();
+            await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+            var cleared = await db.Conversations
+                .Where(c => c.Id == conversationId && c.UserId == userId && c.ActiveTaskId == null)
+                .ExecuteUpdateAsync(s => s
+                    .SetProperty(c => c.Title, Conversation.DefaultTitle)
+                    .SetProperty(c => c.HistoryEpoch, c => c.HistoryEpoch + 1)
+                    .SetProperty(c => c.Version, c => c.Version + 1)
+                    .SetProperty(c => c.UpdatedAt, now), cancellationToken).ConfigureAwait(false);
+            if (cleared == 0)
+            {
+                return await WhyNotAsync(db, userId, conversationId, cancellationToken).ConfigureAwait(false);
+            }
+
+            await db.Messages.Where(m => m.ConversationId == conversationId).ExecuteDeleteAsync(cancellationToken).ConfigureAwait(false);
+            await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+            cache.Remove(conversationId);
+            return HistoryChange.Done;
+        }, cancellationToken);
+
+    public Task<HistoryChange> DeleteAsync(string userId, string conversationId, CancellationToken cancellationToken = default) =>
+        RunAsync("Deleting a conversation", async db =>
+        {
+            await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+
+            // Messages first, in the same transaction: nothing is orphaned, whatever the provider's cascade does.
+            await db.Messages
+                .Where(m => m.ConversationId == conversationId && m.Conversation!.UserId == userId && m.Conversation.ActiveTaskId == null)
+                .ExecuteDeleteAsync(cancellationToken).ConfigureAwait(false);
+            var deleted = await db.Conversations
+                .Where(c => c.Id == conversationId && c.UserId == userId && c.ActiveTaskId == null)
+                .ExecuteDeleteAsync(cancellationToken).ConfigureAwait(false);
+            if (deleted == 0)
+            {
+                return await WhyNotAsync(db, userId, conversationId, cancellationToken).ConfigureAwait(false);
+            }
+
+            await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+            cache.Remove(conversationId);
+            return HistoryChange.Done;
+        }, cancellationToken);
+
+    public Task<ConversationSummary?> RenameAsync(string userId, string conversationId, string title, CancellationToken cancellationToken = default) =>
+        RunAsync("Renaming a conversation", async db =>
+        {
+            var renamed = await db.Conversations
+                .Where(c => c.Id == conversationId && c.UserId == userId)
+                .ExecuteUpdateAsync(s => s.SetProperty(c => c.Title, title), cancellationToken).ConfigureAwait(false);
+            if (renamed == 0)
+            {
+                return null;
+            }
+
+            var updatedAt = await db.Conversations.Where(c => c.Id == conversationId).Select(c => c.UpdatedAt).FirstAsync(cancellationToken).ConfigureAwait(false);
+            return new ConversationSummary(conversationId, title, Utc(updatedAt));
+        }, cancellationToken);
+
+    public Task<AnswerStartResult> StartAnswerAsync(AnswerStart start, CancellationToken cancellationToken = default) =>
+        RunAsync("Sending a message", async db =>
+        {
+            var (taskId, conversationId, userId) = (start.TaskId, start.ConversationId, start.UserId);
+            var now = Now();
+            var since = start.StartedAt.UtcDateTime;
+            await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+
+            // The user's row first: it serialises this user's starts, so the per-user answer limit is exact.
+            var user = await db.Users.Where(u => u.Id == userId)
+                .ExecuteUpdateAsync(s => s.SetProperty(u => u.LastActiveAt, now), cancellationToken).ConfigureAwait(false);
+            if (user == 0)
+            {
+                return new AnswerStartResult(AnswerStartOutcome.ConversationNotFound);
+            }
+
+            // The claim: only if no answer runs in the conversation. A question also takes the next version
+            // and, for the first question, names the conversation.
+            var claimable = db.Conversations.Where(c => c.Id == conversationId && c.UserId == userId && c.ActiveTaskId == null);
+            int claimed;
+            if (start.Question is { } question)
+            {
+                var title = Conversation.TitleFrom(question);
+                claimed = await claimable.ExecuteUpdateAsync(s => s
+                    .SetProperty(c => c.ActiveTaskId, taskId)
+                    .SetProperty(c => c.ActiveInstanceId, start.Instance)
+                    .SetProperty(c => c.ActiveNode, start.Node)
+                    .SetProperty(c => c.ActiveSince, since)
+                    .SetProperty(c => c.Fence, c => c.Fence + 1)
+                    .SetProperty(c => c.CancelRequested, false)
+                    .SetProperty(c => c.Version, c => c.Version + 1)
+                    .SetProperty(c => c.UpdatedAt, now)
+                    .SetProperty(c => c.Title, c => c.Title == Conversation.DefaultTitle ? title : c.Title), cancellationToken).ConfigureAwait(false);
+            }
+            else
+            {
+                claimed = await claimable.ExecuteUpdateAsync(s => s
+                    .SetProperty(c => c.ActiveTaskId, taskId)
+                    .SetProperty(c => c.ActiveInstanceId, start.Instance)
+                    .SetProperty(c => c.ActiveNode, start.Node)
+                    .SetProperty(c => c.ActiveSince, since)
+                    .SetProperty(c => c.Fence, c => c.Fence + 1)
+                    .SetProperty(c => c.CancelRequested, false), cancellationToken).ConfigureAwait(false);
+            }
+
+            if (claimed == 0)
+            {
+                var holder = await ActiveAsync(db.Conversations.Where(c => c.Id == conversationId), cancellationToken).ConfigureAwait(false);
+                return holder is null || holder.Value.UserId != userId
+                    ? new AnswerStartResult(AnswerStartOutcome.ConversationNotFound)
+                    : new AnswerStartResult(AnswerStartOutcome.AnswerRunning, Running: holder.Value.Answer);
+            }
+
+            if (await db.Conversations.CountAsync(c => c.UserId == userId && c.ActiveTaskId != null, cancellationToken).ConfigureAwait(false) > start.MaxConcurrentAnswers)
+            {
+                return new AnswerStartResult(AnswerStartOutcome.TooManyAnswers);
+            }
+
+            var state = await db.Conversations.AsNoTracking().Where(c => c.Id == conversationId)
+                .Select(c => new { c.Version, c.HistoryEpoch, c.Fence, c.Instructions, c.ModelId })
+                .FirstAsync(cancellationToken).ConfigureAwait(false);
+            var (epoch, version) = (state.HistoryEpoch, state.Version);
+            IReadOnlyList<ChatMessage> history;
+            string parentId;
+            if (start.Question is { } text)
+            {
+                var before = await HistoryAsync(db, conversationId, epoch, version - 1, cancellationToken).ConfigureAwait(false);
+                var record = new MessageRecord
+                {
+                    Id = Ids.NewMessageId(),
+                    ConversationId = conversationId,
+                    ParentId = before.Count > 0 ? before[^1].Id : null,
+                    Seq = version,
+                    Role = ChatRole.User,
+                    Content = text,
+                    Status = MessageStatus.Completed,
+                    CreatedAt = now,
+                };
+                db.Messages.Add(record);
+                await db.SaveChangesAsync(cancellationToken).ConfigureAwait(false);
+                history = [.. before, ToMessage(record)];
+                parentId = record.Id;
+            }
+            else
+            {
+                var all = await HistoryAsync(db, conversationId, epoch, version, cancellationToken).ConfigureAwait(false);
+                var lastQuestion = -1;
+                for (var i = all.Count - 1; i >= 0 && lastQuestion < 0; i--)
+                {
+                    lastQuestion = all[i].Role == ChatRole.User ? i : -1;
+                }
+
+                if (lastQuestion < 0)
+                {
+                    return new AnswerStartResult(AnswerStartOutcome.NothingToRegenerate);
+                }
+
+                history = [.. all.Take(lastQuestion + 1)];
+                parentId = all[lastQuestion].Id;
+                var replaced = all.Skip(lastQuestion + 1).Select(m => m.Id).ToList();
+                if (replaced.Count > 0)
+                {
+                    await db.Messages.Where(m => m.ConversationId == conversationId && replaced.Contains(m.Id)).ExecuteDeleteAsync(cancellationToken).ConfigureAwait(false);
+                    await db.Conversations.Where(c => c.Id == conversationId)
+                        .ExecuteUpdateAsync(s => s.SetProperty(c => c.HistoryEpoch, c => c.HistoryEpoch + 1).SetProperty(c => c.Version, c => c.Version + 1), cancellationToken)
+                        .ConfigureAwait(false);
+                    (epoch, version) = (epoch + 1, version + 1);
+                }
+            }
+
+            await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+            cache.Set(conversationId, new CachedHistory(epoch, version, history));
+            return new AnswerStartResult(AnswerStartOutcome.Claimed, state.Fence, history, parentId, Instructions: state.Instructions, ModelId: state.ModelId);
+        }, cancellationToken);
+
+    public Task<AnswerCommitOutcome> CommitAnswerAsync(AnswerCommit commit, CancellationToken cancellationToken = default) =>
+        RunAsync("Storing an answer", async db =>
+        {
+            var (conversationId, taskId, fence) = (commit.ConversationId, commit.TaskId, commit.Fence);
+            var now = Now();
+            await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+            var released = await db.Conversations
+                .Where(c => c.Id == conversationId && c.ActiveTaskId == taskId && c.Fence == fence)
+                .ExecuteUpdateAsync(ReleaseClaim(now), cancellationToken).ConfigureAwait(false);
+            if (released == 0)
+            {
+                // A retry of a commit that landed, or a claim taken from a generation judged dead.
+                return await db.Messages.AnyAsync(m => m.Id == taskId, cancellationToken).ConfigureAwait(false)
+                    ? AnswerCommitOutcome.AlreadyCommitted
+                    : AnswerCommitOutcome.Fenced;
+            }
+
+            var (epoch, version, message) = await InsertAnswerAsync(db, conversationId, commit.Answer, now, cancellationToken).ConfigureAwait(false);
+            await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+            cache.Append(conversationId, epoch, version, message);
+            return AnswerCommitOutcome.Committed;
+        }, cancellationToken);
+
+    /// <summary>
+    /// The janitor's release of an answer whose owner died: records it as failed (once) and releases the claim,
+    /// only if the claim is still the one it judged. Returns false when someone else got there first.
+    /// </summary>
+    public Task<bool> ReleaseAbandonedAsync(ActiveAnswer answer, string reason, CancellationToken cancellationToken = default) =>
+        RunAsync("Releasing an abandoned answer", async db =>
+        {
+            var now = Now();
+            await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+            var released = await db.Conversations
+                .Where(c => c.Id == answer.ConversationId && c.ActiveTaskId == answer.TaskId && c.Fence == answer.Fence)
+                .ExecuteUpdateAsync(ReleaseClaim(now), cancellationToken).ConfigureAwait(false);
+            if (released == 0)
+            {
+                return false;
+            }
+
+            var parentId = await db.Messages.Where(m => m.ConversationId == answer.ConversationId).OrderByDescending(m => m.Seq)
+                .Select(m => m.Id).FirstOrDefaultAsync(cancellationToken).ConfigureAwait(false);
+            var failed = new ChatMessage(answer.TaskId, ChatRole.Assistant, "", MessageStatus.Failed, answer.StartedAt, reason, 0, answer.Node, parentId);
+            var (epoch, version, message) = await InsertAnswerAsync(db, answer.ConversationId, failed, now, cancellationToken).ConfigureAwait(false);
+            await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+            cache.Append(answer.ConversationId, epoch, version, message);
+            return true;
+        }, cancellationToken);
+
+    public Task<ActiveAnswer?> FindActiveAnswerAsync(string conversationId, CancellationToken cancellationToken = default) =>
+        RunAsync("Reading a running answer", async db =>
+            (await ActiveAsync(db.Conversations.Where(c => c.Id == conversationId && c.ActiveTaskId != null), cancellationToken).ConfigureAwait(false))?.Answer,
+            cancellationToken);
+
+    public Task<IReadOnlyList<ActiveAnswer>> ListActiveAnswersAsync(CancellationToken cancellationToken = default) =>
+        RunAsync<IReadOnlyList<ActiveAnswer>>("Listing running answers", async db =>
+        {
+            var rows = await Project(db.Conversations.Where(c => c.ActiveInstanceId != null)).ToListAsync(cancellationToken).ConfigureAwait(false);
+            return [.. rows.Select(r => r.Answer!).OrderBy(a => a.StartedAt)];
+        }, cancellationToken);
+
+    public Task<ActiveAnswer?> RequestCancelAsync(string taskId, string conversationId, string? userId, CancellationToken cancellationToken = default) =>
+        RunAsync("Recording a Stop", async db =>
+        {
+            var target = db.Conversations.Where(c => c.Id == conversationId && c.ActiveTaskId == taskId);
+            if (userId is not null)
+            {
+                target = target.Where(c => c.UserId == userId);
+            }
+
+            if (await target.ExecuteUpdateAsync(s => s.SetProperty(c => c.CancelRequested, true), cancellationToken).ConfigureAwait(false) == 0)
+            {
+                return null;
+            }
+
+            return (await ActiveAsync(target, cancellationToken).ConfigureAwait(false))?.Answer;
+        }, cancellationToken);
+
+    public Task<StoredAnswer?> FindAnswerAsync(string conversationId, string taskId, CancellationToken cancellationToken = default) =>
+        RunAsync("Reading an answer", async db =>
+        {
+            var row = await db.Messages.AsNoTracking()
+                .Where(m => m.Id == taskId && m.ConversationId == conversationId && m.Role == ChatRole.Assistant)
+                .Select(m => new { Message = m, m.Conversation!.UserId })
+                .FirstOrDefaultAsync(cancellationToken).ConfigureAwait(false);
+            return row is null ? null : new StoredAnswer(row.UserId, ToMessage(row.Message));
+        }, cancellationToken);
+
+    // ---------------------------------------------------------------- helpers
+
+    private static Action<Microsoft.EntityFrameworkCore.Query.UpdateSettersBuilder<ConversationRecord>> ReleaseClaim(DateTime now) => s => s
+        .SetProperty(c => c.ActiveTaskId, (string?)null)
+        .SetProperty(c => c.ActiveInstanceId, (string?)null)
+        .SetProperty(c => c.ActiveNode, (string?)null)
+        .SetProperty(c => c.ActiveSince, (DateTime?)null)
+        .SetProperty(c => c.CancelRequested, false)
+        .SetProperty(c => c.Version, c => c.Version + 1)
+        .SetProperty(c => c.UpdatedAt, now);
+
+    /// <summary>Inserts an answer at the version the release just took (the row is locked by the release).</summary>
+    private static async Task<(long Epoch, long Version, ChatMessage Message)> InsertAnswerAsync(ChatPortalDbContext db, string conversationId, ChatMessage answer, DateTime now, CancellationToken cancellationToken)
+    {
+        var state = await db.Conversations.AsNoTracking().Where(c => c.Id == conversationId)
+            .Select(c => new { c.Version, c.HistoryEpoch }).FirstAsync(cancellationToken).ConfigureAwait(false);
+        var record = new MessageRecord
+        {
+            Id = answer.Id,
+            ConversationId = conversationId,
+            ParentId = answer.ParentId,
+            Seq = state.Version,
+            Role = ChatRole.Assistant,
+            Content = answer.Content,
+            Status = answer.Status,
+            Error = answer.Error,
+            Tokens = answer.Tokens,
+            Node = answer.Node,
+            CreatedAt = answer.CreatedAt == default ? now : answer.CreatedAt.UtcDateTime,
+        };
+        db.Messages.Add(record);
+        await db.SaveChangesAsync(cancellationToken).ConfigureAwait(false);
+        return (state.HistoryEpoch, state.Version, ToMessage(record));
+    }
+
+    /// <summary>The messages as of <paramref name="version"/>: the cached copy, topped up with only the newer messages.</summary>
+    private async Task<IReadOnlyList<ChatMessage>> HistoryAsync(ChatPortalDbContext db, string conversationId, long epoch, long version, CancellationToken cancellationToken)
+    {
+        var cached = cache.Find(conversationId);
+        if (cached is not null && cached.Epoch == epoch && cached.Version == version)
+        {
+            return cached.Messages;
+        }
+
+        var from = cached is not null && cached.Epoch == epoch && cached.Version < version ? cached.Version : 0;
+        var newer = await db.Messages.AsNoTracking()
+            .Where(m => m.ConversationId == conversationId && m.Seq > from && m.Seq <= version)
+            .OrderBy(m => m.Seq)
+            .ToListAsync(cancellationToken).ConfigureAwait(false);
+        IReadOnlyList<ChatMessage> messages = from == 0 ? [.. newer.Select(ToMessage)] : [.. cached!.Messages, .. newer.Select(ToMessage)];
+        cache.Set(conversationId, new CachedHistory(epoch, version, messages));
+        return messages;
+    }
+
+    private static async Task<HistoryChange> WhyNotAsync(ChatPortalDbContext db, string userId, string conversationId, CancellationToken cancellationToken)
+    {
+        var row = await db.Conversations.AsNoTracking().Where(c => c.Id == conversationId)
+            .Select(c => new { c.UserId, c.ActiveTaskId }).FirstOrDefaultAsync(cancellationToken).ConfigureAwait(false);
+        return row is null || row.UserId != userId ? HistoryChange.NotFound : HistoryChange.AnswerRunning;
+    }
+
+    private static async Task<(string UserId, ActiveAnswer? Answer)?> ActiveAsync(IQueryable<ConversationRecord> query, CancellationToken cancellationToken)
+    {
+        var row = await Project(query).FirstOrDefaultAsync(cancellationToken).ConfigureAwait(false);
+        return row is null ? null : (row.UserId, row.Answer);
+    }
+
+    private static IQueryable<ActiveRow> Project(IQueryable<ConversationRecord> query) =>
+        query.AsNoTracking().Select(c => new ActiveRow(
+            c.UserId,
+            c.ActiveTaskId == null ? null : new ActiveAnswer(c.ActiveTaskId, c.Id, c.UserId, c.ActiveNode ?? "", c.ActiveInstanceId ?? "",
+                new DateTimeOffset(DateTime.SpecifyKind(c.ActiveSince ?? c.UpdatedAt, DateTimeKind.Utc)), c.Fence, c.CancelRequested)));
+
+    private sealed record ActiveRow(string UserId, ActiveAnswer? Answer);
+
+    internal static ChatMessage ToMessage(MessageRecord m) =>
+        new(m.Id, m.Role, m.Content, m.Status, Utc(m.CreatedAt), m.Error, m.Tokens, m.Node, m.ParentId);
+
+    private static Task EnsureUserAsync(ChatPortalDbContext db, string userId, DateTime now, CancellationToken cancellationToken) =>
+        db.Database.ExecuteSqlAsync($"INSERT INTO users (id, created_at, last_active_at) VALUES ({userId}, {now}, {now}) ON CONFLICT (id) DO NOTHING", cancellationToken);
+
+    private DateTime Now() => time.GetUtcNow().UtcDateTime;
+
+    private static DateTimeOffset Utc(DateTime value) => new(DateTime.SpecifyKind(value, DateTimeKind.Utc));
+
+    private async Task<T> RunAsync<T>(string what, Func<ChatPortalDbContext, Task<T>> work, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await using var db = await contexts.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
+            var result = await work(db).ConfigureAwait(false);
+            health.ReportSuccess();
+            return result;
+        }
+        catch (Exception ex) when (DatabaseErrors.IsUnavailable(ex) && !cancellationToken.IsCancellationRequested)
+        {
+            health.ReportFailure(ex);
+            throw new StoreUnavailableException(what, ex);
+        }
+    }
+}

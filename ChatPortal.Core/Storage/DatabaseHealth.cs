@@ -1,0 +1,41 @@
+namespace ChatPortal.Core.Storage;
+
+/// <summary>
+/// This node's view of the database, from the outcome of its own statements: for the banner, /readyz and the
+/// dashboard. Down from the first failed statement until one succeeds again.
+/// </summary>
+public sealed class DatabaseHealth(TimeProvider time)
+{
+    private volatile bool _down;
+
+    public event Action? Changed;
+
+    public bool IsDown => _down;
+
+    public string? LastError { get; private set; }
+
+    public DateTimeOffset? DownSince { get; private set; }
+
+    public string Provider { get; init; } = "";
+
+    public void ReportFailure(Exception exception)
+    {
+        LastError = exception.GetBaseException().Message;
+        if (!_down)
+        {
+            DownSince = time.GetUtcNow();
+            _down = true;
+            Changed?.Invoke();
+        }
+    }
+
+    public void ReportSuccess()
+    {
+        if (_down)
+        {
+            _down = false;
+            DownSince = null;
+            Changed?.Invoke();
+        }
+    }
+}

@@ -1,0 +1,70 @@
+using ChatPortal.Core.Configuration;
+using Microsoft.Data.Sqlite;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace ChatPortal.Core.Storage;
+
+/// <summary>
+/// Prepares the database at start: creates the data directory of the embedded default, applies the
+/// migrations (EF Core takes a migration lock, so nodes starting together migrate once; operators who migrate
+/// separately set <c>Database:MigrateOnStart=false</c>), and turns on SQLite's write-ahead log.
+/// </summary>
+public sealed partial class DatabaseInitializer(
+    IServiceProvider services,
+    IDbContextFactory<ChatPortalDbContext> contexts,
+    IOptions<ChatPortalOptions> options,
+    ILogger<DatabaseInitializer> logger)
+{
+    /// <summary>How long a starting node waits for an unreachable database before it gives up.</summary>
+    public static readonly TimeSpan StartPatience = TimeSpan.FromSeconds(60);
+
+    public async Task InitializeAsync(CancellationToken cancellationToken = default)
+    {
+        var database = options.Value.Database;
+        if (database.Provider == DatabaseProvider.Sqlite && string.IsNullOrWhiteSpace(database.ConnectionString))
+        {
+            Directory.CreateDirectory(DatabaseServiceCollectionExtensions.DataDirectory(services));
+        }
+
+        var deadline = DateTime.UtcNow + StartPatience;
+        while (true)
+        {
+            try
+            {
+                await using var db = await contexts.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
+                if (database.MigrateOnStart)
+                {
+                    var pending = (await db.Database.GetPendingMigrationsAsync(cancellationToken).ConfigureAwait(false)).ToList();
+                    if (pending.Count > 0)
+                    {
+                        Log.Migrating(logger, pending.Count, database.Provider.ToString());
+                        await db.Database.MigrateAsync(cancellationToken).ConfigureAwait(false);
+                    }
+                }
+
+                if (db.Database.IsSqlite())
+                {
+                    await db.Database.ExecuteSqlRawAsync("PRAGMA journal_mode=WAL;", cancellationToken).ConfigureAwait(false);
+                }
+
+                return;
+            }
+            catch (Exception ex) when (DatabaseErrors.IsUnavailable(ex) && DateTime.UtcNow < deadline && ex is not SqliteException { SqliteErrorCode: 14 })
+            {
+                Log.Waiting(logger, ex.GetBaseException().Message);
+                await Task.Delay(TimeSpan.FromSeconds(1), cancellationToken).ConfigureAwait(false);
+            }
+        }
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(3001, LogLevel.Information, "Applying {Count} migrations to the {Provider} database.")]
+        public static partial void Migrating(ILogger logger, int count, string provider);
+
+        [LoggerMessage(3002, LogLevel.Warning, "The database is not reachable yet ({Error}); retrying.")]
+        public static partial void Waiting(ILogger logger, string error);
+    }
+}
