@@ -19,6 +19,11 @@ public sealed partial class PostgresServer : IAsyncDisposable
     /// <summary>Connections one node may hold (Npgsql's default is 100; several clusters share one server of 300).</summary>
     public const int DefaultMaxPoolSize = 20;
 
+    private const string DirectoryPrefix = "chatportal-pg-";
+
+    /// <summary>The pid of the process that started the server, in its root directory.</summary>
+    private const string OwnerFile = "owner";
+
     private static readonly Lazy<Task<PostgresServer>> SharedServer = new(StartSharedAsync);
 
     private readonly ConcurrentQueue<string> _log = new();
@@ -66,7 +71,9 @@ public sealed partial class PostgresServer : IAsyncDisposable
     {
         var bin = FindBinDirectory() ?? throw new InvalidOperationException(
             "PostgreSQL is not installed (no /usr/lib/postgresql/*/bin/initdb): apt-get install postgresql, or run ./test.sh.");
-        var root = Directory.CreateTempSubdirectory("chatportal-pg-").FullName;
+        SweepAbandoned();
+        var root = Directory.CreateTempSubdirectory(DirectoryPrefix).FullName;
+        await File.WriteAllTextAsync(Path.Combine(root, OwnerFile), Environment.ProcessId.ToString(CultureInfo.InvariantCulture));
         var server = new PostgresServer(FreePort.Next(), bin, root);
         try
         {
@@ -311,6 +318,37 @@ public sealed partial class PostgresServer : IAsyncDisposable
         }
 
         return command;
+    }
+
+    /// <summary>
+    /// Servers whose test process died (a crashed or killed test host never runs its exit handler, and the test
+    /// runner kills a host that takes long to exit): kill what is left of their postgres and delete their directory.
+    /// </summary>
+    private static void SweepAbandoned()
+    {
+        foreach (var root in Directory.EnumerateDirectories(Path.GetTempPath(), DirectoryPrefix + "*"))
+        {
+            if (ReadPid(Path.Combine(root, OwnerFile)) is not { } owner || IsAlive(owner))
+            {
+                continue;
+            }
+
+            try
+            {
+                if (ReadPid(Path.Combine(root, "data", "postmaster.pid")) is { } postmaster && IsAlive(postmaster))
+                {
+                    using var orphan = Process.GetProcessById(postmaster);
+                    orphan.Kill(entireProcessTree: true);
+                }
+
+                Directory.Delete(root, recursive: true);
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or ArgumentException or InvalidOperationException)
+            {
+                // Best effort: another test process may be sweeping the same directory right now.
+                Debug.WriteLine($"Could not sweep {root}: {ex.Message}");
+            }
+        }
     }
 
     private void ThrowIfShared()

@@ -15,6 +15,9 @@ public sealed class ChatPortalNode : WebApplicationFactory<Program>
 {
     private readonly Dictionary<string, string?> _settings;
 
+    /// <summary>The temp data directory this node owns (deleted on dispose); null when the caller chose one.</summary>
+    private readonly string? _ownDataDirectory;
+
     public ChatPortalNode(string nodeId = "node-a", IDictionary<string, string?>? settings = null)
     {
         NodeId = nodeId;
@@ -31,7 +34,29 @@ public sealed class ChatPortalNode : WebApplicationFactory<Program>
             _settings[key] = value;
         }
 
+        // In the test process the content root is the web project: without this every node would share its data/.
+        if (!_settings.ContainsKey("ChatPortal:DataDirectory"))
+        {
+            _ownDataDirectory = Directory.CreateTempSubdirectory($"chatportal-{nodeId}-").FullName;
+            _settings["ChatPortal:DataDirectory"] = _ownDataDirectory;
+        }
+
         UseKestrel(0);
+    }
+
+    /// <summary>
+    /// The settings that put in-process nodes in a cluster: the shared Redis and a fresh database (per call) on the
+    /// test process's shared PostgreSQL, as a cluster requires.
+    /// </summary>
+    public static async Task<Dictionary<string, string?>> ClusterSettingsAsync(RedisServer redis)
+    {
+        var postgres = await PostgresServer.SharedAsync();
+        return new Dictionary<string, string?>
+        {
+            ["ChatPortal:Redis"] = redis.ConnectionString,
+            ["ChatPortal:Database:Provider"] = "Postgres",
+            ["ChatPortal:Database:ConnectionString"] = await postgres.CreateDatabaseAsync(PostgresServer.UniqueName("node")),
+        };
     }
 
     public string NodeId { get; }
@@ -48,6 +73,15 @@ public sealed class ChatPortalNode : WebApplicationFactory<Program>
     }
 
     public ChatApiClient ClientFor(ChatUser user) => user.On(BaseAddress);
+
+    protected override void Dispose(bool disposing)
+    {
+        base.Dispose(disposing);
+        if (disposing && _ownDataDirectory is not null && Directory.Exists(_ownDataDirectory))
+        {
+            Directory.Delete(_ownDataDirectory, recursive: true);
+        }
+    }
 
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
