@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds ChatPortal and runs every test project: unit, bunit, API and multi-node integration (real
-# redis-server, real nodes) and end-to-end (Playwright in Debian's Chromium).
+# redis-server, real PostgreSQL, real nodes) and end-to-end (Playwright in Debian's Chromium).
 # Validates the deployment files (compose, Prometheus rules). Installs what it needs when it is missing. Prints "N passed, N failed" over all projects.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -8,6 +8,8 @@ root=$PWD
 
 missing=()
 command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+# PostgreSQL for the multi-node tests (PostgresServer, cluster.sh): Debian puts initdb outside PATH.
+compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || missing+=(postgresql)
 [ -x /usr/bin/chromium ] || missing+=(chromium)
 command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || missing+=(nginx)
 command -v docker-compose >/dev/null 2>&1 || missing+=(docker-compose)
@@ -22,7 +24,7 @@ fi
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
 
 echo "==> deployment files: compose file, alert rules"
-ADMIN_PASSWORD=validate docker-compose -f docker-compose.multi-node.yml config -q
+ADMIN_PASSWORD=validate POSTGRES_PASSWORD=validate docker-compose -f docker-compose.multi-node.yml config -q
 promtool check rules deploy/prometheus/chatportal-alerts.yml
 (cd deploy/prometheus && promtool test rules chatportal-alerts.test.yml)
 

@@ -4,16 +4,21 @@ using ChatPortal.Testing;
 namespace ChatPortal.Bench;
 
 /// <summary>
-/// The nodes one mode runs on: a fresh redis-server (Redis modes) and fresh node processes on loopback, or
-/// nodes that already run at given URLs.
+/// The nodes one mode runs on: a fresh redis-server and PostgreSQL (Redis modes: a cluster keeps its conversations
+/// in PostgreSQL) and fresh node processes on loopback, or nodes that already run at given URLs.
 /// </summary>
 public sealed class BenchCluster : IAsyncDisposable
 {
+    /// <summary>Connections each node may hold: hundreds of concurrent answers write their messages.</summary>
+    private const int NodeMaxPoolSize = 50;
+
     private readonly RedisServer? _redis;
+    private readonly PostgresServer? _postgres;
     private readonly IReadOnlyList<NodeProcess> _processes;
 
-    private BenchCluster(CoordinationMode mode, IReadOnlyList<Uri> nodes, IReadOnlyList<string?> nodeIds, string? redisEndpoint, RedisServer? redis, IReadOnlyList<NodeProcess> processes)
+    private BenchCluster(CoordinationMode mode, IReadOnlyList<Uri> nodes, IReadOnlyList<string?> nodeIds, string? redisEndpoint, RedisServer? redis, IReadOnlyList<NodeProcess> processes, PostgresServer? postgres = null)
     {
+        _postgres = postgres;
         Mode = mode;
         Nodes = nodes;
         NodeIds = nodeIds;
@@ -40,7 +45,9 @@ public sealed class BenchCluster : IAsyncDisposable
 
     public static async Task<BenchCluster> StartAsync(CoordinationMode mode, BenchOptions options)
     {
+        var postgresStarting = mode.UsesRedis() ? PostgresServer.StartAsync() : null;
         var redis = mode.UsesRedis() ? await RedisServer.StartAsync() : null;
+        var postgres = postgresStarting is null ? null : await postgresStarting;
         var settings = new Dictionary<string, string>
         {
             ["ChatPortal__Model__Simulated__ResponseTokens"] = options.ResponseTokens.ToString(CultureInfo.InvariantCulture),
@@ -54,6 +61,12 @@ public sealed class BenchCluster : IAsyncDisposable
             settings["ChatPortal__Redis"] = redis.ConnectionString;
         }
 
+        if (postgres is not null)
+        {
+            settings["ChatPortal__Database__Provider"] = "Postgres";
+            settings["ChatPortal__Database__ConnectionString"] = await postgres.CreateDatabaseAsync("bench", NodeMaxPoolSize);
+        }
+
         foreach (var (key, value) in mode.NodeSettings())
         {
             settings[key] = value;
@@ -63,7 +76,7 @@ public sealed class BenchCluster : IAsyncDisposable
         try
         {
             var processes = await Task.WhenAll(starting);
-            return new BenchCluster(mode, [.. processes.Select(p => p.BaseAddress)], [.. processes.Select(p => (string?)p.NodeId)], redis?.ConnectionString, redis, processes);
+            return new BenchCluster(mode, [.. processes.Select(p => p.BaseAddress)], [.. processes.Select(p => (string?)p.NodeId)], redis?.ConnectionString, redis, processes, postgres);
         }
         catch
         {
@@ -75,6 +88,11 @@ public sealed class BenchCluster : IAsyncDisposable
             if (redis is not null)
             {
                 await redis.DisposeAsync();
+            }
+
+            if (postgres is not null)
+            {
+                await postgres.DisposeAsync();
             }
 
             throw;
@@ -108,6 +126,11 @@ public sealed class BenchCluster : IAsyncDisposable
         if (_redis is not null)
         {
             await _redis.DisposeAsync();
+        }
+
+        if (_postgres is not null)
+        {
+            await _postgres.DisposeAsync();
         }
     }
 }

@@ -9,7 +9,7 @@ namespace ChatPortal.E2E;
 
 /// <summary>
 /// Two nodes, node-a and node-b, sharing one real redis-server (persistent, so it can be killed and brought back
-/// as a production Redis would come back), and one Chromium. Each answer streams for about 27 s (15 tokens/s,
+/// as a production Redis would come back) and one PostgreSQL database (the system of record), and one Chromium. Each answer streams for about 27 s (15 tokens/s,
 /// 400 tokens): long enough to follow, stop and cancel it from the other node.
 /// </summary>
 public sealed class ClusterFixture : IBrowserFixture, IAsyncLifetime
@@ -19,11 +19,18 @@ public sealed class ClusterFixture : IBrowserFixture, IAsyncLifetime
 
     private readonly string _keyPrefix = "e2e" + Guid.NewGuid().ToString("N")[..8] + ":";
     private RedisServer? _redis;
+    private PostgresServer? _postgres;
+    private string? _databaseConnectionString;
     private NodeProcess? _a;
     private NodeProcess? _b;
     private Chromium? _chromium;
 
     public RedisServer Redis => _redis ?? throw new InvalidOperationException("The fixture is not started.");
+
+    public PostgresServer Postgres => _postgres ?? throw new InvalidOperationException("The fixture is not started.");
+
+    /// <summary>The nodes' database on <see cref="Postgres"/>.</summary>
+    public const string Database = "e2e";
 
     public NodeProcess A => _a ?? throw new InvalidOperationException("The fixture is not started.");
 
@@ -37,7 +44,10 @@ public sealed class ClusterFixture : IBrowserFixture, IAsyncLifetime
         try
         {
             var chromium = Chromium.LaunchAsync();
+            var postgres = PostgresServer.StartAsync();
             _redis = await RedisServer.StartAsync(persistent: true);
+            _postgres = await postgres;
+            _databaseConnectionString = await _postgres.CreateDatabaseAsync(Database);
             var a = NodeProcess.StartAsync(NodeAId, Settings());
             var b = NodeProcess.StartAsync(NodeBId, Settings());
             await Task.WhenAll(Capture(a, n => _a = n), Capture(b, n => _b = n), Capture(chromium, c => _chromium = c));
@@ -160,12 +170,19 @@ public sealed class ClusterFixture : IBrowserFixture, IAsyncLifetime
         {
             await _redis.DisposeAsync();
         }
+
+        if (_postgres is not null)
+        {
+            await _postgres.DisposeAsync();
+        }
     }
 
     private Dictionary<string, string> Settings() => new()
     {
         ["ChatPortal__Redis"] = Redis.ConnectionString,
         ["ChatPortal__KeyPrefix"] = _keyPrefix,
+        ["ChatPortal__Database__Provider"] = "Postgres",
+        ["ChatPortal__Database__ConnectionString"] = _databaseConnectionString ?? throw new InvalidOperationException("The fixture is not started."),
         ["ChatPortal__Model__Provider"] = "Simulated",
         ["ChatPortal__Model__Simulated__TokensPerSecond"] = "15",
         ["ChatPortal__Model__Simulated__ResponseTokens"] = "400",

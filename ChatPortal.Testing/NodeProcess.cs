@@ -15,11 +15,15 @@ public sealed class NodeProcess : IAsyncDisposable
     private readonly Dictionary<string, string> _settings;
     private Process? _process;
 
-    private NodeProcess(string nodeId, int port, Dictionary<string, string> settings)
+    /// <summary>The temp data directory this node owns (deleted on dispose); null when the caller chose one.</summary>
+    private readonly string? _ownDataDirectory;
+
+    private NodeProcess(string nodeId, int port, Dictionary<string, string> settings, string? ownDataDirectory)
     {
         NodeId = nodeId;
         Port = port;
         _settings = settings;
+        _ownDataDirectory = ownDataDirectory;
     }
 
     public string NodeId { get; }
@@ -34,6 +38,15 @@ public sealed class NodeProcess : IAsyncDisposable
 
     /// <summary>The node's process id while it runs (for /proc figures: CPU time, resident memory).</summary>
     public int? ProcessId => IsRunning ? _process!.Id : null;
+
+    /// <summary>
+    /// Where the node keeps its files (<c>ChatPortal__DataDirectory</c>: the SQLite database of a single node). By
+    /// default a temp directory of its own, kept across <see cref="RestartAsync"/> and deleted on dispose, so nodes
+    /// started from the same publish folder never share <c>data/</c>.
+    /// </summary>
+    public string DataDirectory => _settings[DataDirectoryKey];
+
+    private const string DataDirectoryKey = "ChatPortal__DataDirectory";
 
     /// <summary>What the node wrote to stdout and stderr, for failure messages.</summary>
     public string Log => string.Join('\n', _log);
@@ -55,8 +68,24 @@ public sealed class NodeProcess : IAsyncDisposable
             all[key] = value;
         }
 
-        var node = new NodeProcess(nodeId, port ?? FreePort.Next(), all);
-        await node.RestartAsync();
+        string? own = null;
+        if (!all.ContainsKey(DataDirectoryKey))
+        {
+            own = Directory.CreateTempSubdirectory($"chatportal-{nodeId}-").FullName;
+            all[DataDirectoryKey] = own;
+        }
+
+        var node = new NodeProcess(nodeId, port ?? FreePort.Next(), all, own);
+        try
+        {
+            await node.RestartAsync();
+        }
+        catch
+        {
+            await node.DisposeAsync();
+            throw;
+        }
+
         return node;
     }
 
@@ -174,5 +203,9 @@ public sealed class NodeProcess : IAsyncDisposable
     {
         await KillAsync();
         _process?.Dispose();
+        if (_ownDataDirectory is not null && Directory.Exists(_ownDataDirectory))
+        {
+            Directory.Delete(_ownDataDirectory, recursive: true);
+        }
     }
 }

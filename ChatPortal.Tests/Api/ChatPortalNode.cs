@@ -14,7 +14,9 @@ namespace ChatPortal.Tests.Api;
 public sealed class ChatPortalNode : WebApplicationFactory<Program>
 {
     private readonly Dictionary<string, string?> _settings;
-    private readonly DirectoryInfo _dataDirectory = Directory.CreateTempSubdirectory("chatportal-node-");
+
+    /// <summary>The temp data directory this node owns (deleted on dispose); null when the caller chose one.</summary>
+    private readonly string? _ownDataDirectory;
 
     public ChatPortalNode(string nodeId = "node-a", IDictionary<string, string?>? settings = null)
     {
@@ -26,16 +28,35 @@ public sealed class ChatPortalNode : WebApplicationFactory<Program>
             ["ChatPortal:Model:Simulated:TokensPerSecond"] = "200",
             ["ChatPortal:Model:Simulated:ResponseTokens"] = "60",
             ["ChatPortal:Model:Simulated:FirstTokenDelayMs"] = "0",
-
-            // Each node its own SQLite file: one file serves one node.
-            ["ChatPortal:DataDirectory"] = _dataDirectory.FullName,
         };
         foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
         {
             _settings[key] = value;
         }
 
+        // In the test process the content root is the web project: without this every node would share its data/.
+        if (!_settings.ContainsKey("ChatPortal:DataDirectory"))
+        {
+            _ownDataDirectory = Directory.CreateTempSubdirectory($"chatportal-{nodeId}-").FullName;
+            _settings["ChatPortal:DataDirectory"] = _ownDataDirectory;
+        }
+
         UseKestrel(0);
+    }
+
+    /// <summary>
+    /// The settings that put in-process nodes in a cluster: the shared Redis and a fresh database (per call) on the
+    /// test process's shared PostgreSQL, as a cluster requires.
+    /// </summary>
+    public static async Task<Dictionary<string, string?>> ClusterSettingsAsync(RedisServer redis)
+    {
+        var postgres = await PostgresServer.SharedAsync();
+        return new Dictionary<string, string?>
+        {
+            ["ChatPortal:Redis"] = redis.ConnectionString,
+            ["ChatPortal:Database:Provider"] = "Postgres",
+            ["ChatPortal:Database:ConnectionString"] = await postgres.CreateDatabaseAsync(PostgresServer.UniqueName("node")),
+        };
     }
 
     public string NodeId { get; }
@@ -56,9 +77,9 @@ public sealed class ChatPortalNode : WebApplicationFactory<Program>
     protected override void Dispose(bool disposing)
     {
         base.Dispose(disposing);
-        if (disposing && _dataDirectory.Exists)
+        if (disposing && _ownDataDirectory is not null && Directory.Exists(_ownDataDirectory))
         {
-            _dataDirectory.Delete(recursive: true);
+            Directory.Delete(_ownDataDirectory, recursive: true);
         }
     }
 

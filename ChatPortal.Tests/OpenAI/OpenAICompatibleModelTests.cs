@@ -58,7 +58,12 @@ public sealed class OpenAICompatibleModelTests : IAsyncLifetime
         _model.Words = 2000;
         _model.Interval = TimeSpan.FromMilliseconds(10);
         await using var redis = await RedisServer.StartAsync();
-        var cluster = new Dictionary<string, string?>(ModelSettings(_model.Endpoint)) { ["ChatPortal:Redis"] = redis.ConnectionString };
+        var cluster = new Dictionary<string, string?>(ModelSettings(_model.Endpoint));
+        foreach (var (key, value) in await ChatPortalNode.ClusterSettingsAsync(redis))
+        {
+            cluster[key] = value;
+        }
+
         using var a = new ChatPortalNode("node-a", cluster);
         using var b = new ChatPortalNode("node-b", cluster);
         var user = new ChatUser();

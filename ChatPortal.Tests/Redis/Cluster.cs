@@ -5,18 +5,32 @@ using ChatPortal.Testing;
 namespace ChatPortal.Tests.Redis;
 
 /// <summary>
-/// A real cluster: one redis-server on a free port and N ChatPortal node processes sharing it, each
-/// started from the publish folder as an operator would start it.
+/// A real cluster: one redis-server on a free port, a PostgreSQL database of its own (the system of record) and
+/// N ChatPortal node processes sharing both, each started from the publish folder as an operator would start it.
 /// </summary>
 public sealed class Cluster : IAsyncDisposable
 {
-    private Cluster(RedisServer redis, IReadOnlyList<NodeProcess> nodes)
+    private readonly bool _ownsPostgres;
+
+    private Cluster(RedisServer redis, PostgresServer postgres, bool ownsPostgres, string database, IReadOnlyList<NodeProcess> nodes)
     {
         Redis = redis;
+        Postgres = postgres;
+        _ownsPostgres = ownsPostgres;
+        Database = database;
         Nodes = nodes;
     }
 
     public RedisServer Redis { get; }
+
+    /// <summary>
+    /// The PostgreSQL the nodes use: the test process's shared server, or one of the cluster's own
+    /// (<c>ownPostgres</c>) that a test may kill and restart.
+    /// </summary>
+    public PostgresServer Postgres { get; }
+
+    /// <summary>The cluster's database on <see cref="Postgres"/> (for <c>Postgres.QueryAsync(Database, ...)</c>).</summary>
+    public string Database { get; }
 
     public IReadOnlyList<NodeProcess> Nodes { get; }
 
@@ -32,20 +46,53 @@ public sealed class Cluster : IAsyncDisposable
         ["ChatPortal__Model__Simulated__FirstTokenDelayMs"] = "600",
     };
 
-    public static async Task<Cluster> StartAsync(int nodes = 2, IDictionary<string, string>? settings = null, bool persistentRedis = false)
+    /// <param name="ownPostgres">Start a PostgreSQL for this cluster alone (to kill it) instead of a database on the shared one.</param>
+    public static async Task<Cluster> StartAsync(int nodes = 2, IDictionary<string, string>? settings = null, bool persistentRedis = false, bool ownPostgres = false)
     {
-        var redis = await RedisServer.StartAsync(persistentRedis);
-        var prefix = $"t{Guid.NewGuid():N}"[..9] + ":";
-        var started = await Task.WhenAll(Enumerable.Range(0, nodes).Select(i =>
+        var redisStarting = RedisServer.StartAsync(persistentRedis);
+        var postgresStarting = ownPostgres ? PostgresServer.StartAsync() : PostgresServer.SharedAsync();
+        RedisServer? redis = null;
+        PostgresServer? postgres = null;
+        var starting = new List<Task<NodeProcess>>();
+        try
         {
-            var all = new Dictionary<string, string>(settings ?? SlowModel)
+            redis = await redisStarting;
+            postgres = await postgresStarting;
+            var database = PostgresServer.UniqueName("cluster");
+            var connectionString = await postgres.CreateDatabaseAsync(database);
+            var prefix = $"t{Guid.NewGuid():N}"[..9] + ":";
+            starting.AddRange(Enumerable.Range(0, nodes).Select(i =>
             {
-                ["ChatPortal__Redis"] = redis.ConnectionString,
-                ["ChatPortal__KeyPrefix"] = prefix,
-            };
-            return NodeProcess.StartAsync($"node-{(char)('a' + i)}", all);
-        }));
-        return new Cluster(redis, started);
+                var all = new Dictionary<string, string>(settings ?? SlowModel)
+                {
+                    ["ChatPortal__Redis"] = redis.ConnectionString,
+                    ["ChatPortal__KeyPrefix"] = prefix,
+                    ["ChatPortal__Database__Provider"] = "Postgres",
+                    ["ChatPortal__Database__ConnectionString"] = connectionString,
+                };
+                return NodeProcess.StartAsync($"node-{(char)('a' + i)}", all);
+            }));
+            return new Cluster(redis, postgres, ownPostgres, database, await Task.WhenAll(starting));
+        }
+        catch
+        {
+            foreach (var started in starting.Where(t => t.IsCompletedSuccessfully))
+            {
+                await started.Result.DisposeAsync();
+            }
+
+            if (redis is not null)
+            {
+                await redis.DisposeAsync();
+            }
+
+            if (ownPostgres && (postgres ?? (postgresStarting.IsCompletedSuccessfully ? postgresStarting.Result : null)) is { } own)
+            {
+                await own.DisposeAsync();
+            }
+
+            throw;
+        }
     }
 
     public async ValueTask DisposeAsync()
@@ -56,6 +103,10 @@ public sealed class Cluster : IAsyncDisposable
         }
 
         await Redis.DisposeAsync();
+        if (_ownsPostgres)
+        {
+            await Postgres.DisposeAsync();
+        }
     }
 
     public static async Task<JsonElement> ReadyAsync(NodeProcess node)

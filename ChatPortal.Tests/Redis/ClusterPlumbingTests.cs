@@ -20,7 +20,7 @@ public sealed class ClusterPlumbingTests : IAsyncLifetime
     public async Task InitializeAsync()
     {
         _redis = await RedisServer.StartAsync();
-        _node = new ChatPortalNode("node-plumbing", new Dictionary<string, string?> { ["ChatPortal:Redis"] = _redis.ConnectionString });
+        _node = new ChatPortalNode("node-plumbing", await ChatPortalNode.ClusterSettingsAsync(_redis));
         _node.StartServer();
     }
 

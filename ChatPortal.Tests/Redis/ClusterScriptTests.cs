@@ -3,12 +3,13 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
 using ChatPortal.Testing;
+using Npgsql;
 using static ChatPortal.Tests.Api.ConversationApiTests;
 
 namespace ChatPortal.Tests.Redis;
 
 /// <summary>
-/// ./cluster.sh for real: redis-server, two nodes and Debian's nginx with deploy/nginx/chatportal.conf.
+/// ./cluster.sh for real: PostgreSQL, redis-server, two nodes and Debian's nginx with deploy/nginx/chatportal.conf.
 /// A browser stays on one node; the API spreads; streams pass unbuffered; Stop works through the balancer.
 /// </summary>
 [Collection(SharedClusterCollection.Name)]
@@ -18,6 +19,7 @@ public sealed class ClusterScriptTests : IAsyncLifetime
     private readonly int _lbPort = FreePort.Next();
     private readonly int _basePort = FreePort.Next();
     private readonly int _redisPort = FreePort.Next();
+    private readonly int _postgresPort = FreePort.Next();
 
     private Uri Balancer => new($"http://127.0.0.1:{_lbPort}/");
 
@@ -26,6 +28,7 @@ public sealed class ClusterScriptTests : IAsyncLifetime
         var (code, output) = await RunAsync("up", "2");
         Assert.True(code == 0, $"cluster.sh up failed ({code}):\n{output}");
         Assert.Contains($"http://127.0.0.1:{_lbPort}", output);
+        Assert.Contains($"127.0.0.1:{_postgresPort}", output);
     }
 
     public async Task DisposeAsync()
@@ -89,6 +92,35 @@ public sealed class ClusterScriptTests : IAsyncLifetime
         Assert.Equal(stream.Text, stored.GetProperty("content").GetString());
     }
 
+    [Fact]
+    public async Task ItStartsAPostgresWithTheClusterDatabaseAndHandsItToEveryNode()
+    {
+        var connectionString = $"Host=127.0.0.1;Port={_postgresPort};Username=chatportal;Database=chatportal;Pooling=false";
+        await using (var connection = new NpgsqlConnection(connectionString))
+        {
+            await connection.OpenAsync();
+            await using var command = new NpgsqlCommand("SELECT current_database()", connection);
+            Assert.Equal("chatportal", await command.ExecuteScalarAsync());
+        }
+
+        foreach (var node in (string[])["node-1", "node-2"])
+        {
+            var environment = await NodeEnvironmentAsync(node);
+            Assert.Equal("Postgres", environment.GetValueOrDefault("ChatPortal__Database__Provider"));
+            Assert.Equal(connectionString.Replace(";Pooling=false", ""), environment.GetValueOrDefault("ChatPortal__Database__ConnectionString"));
+        }
+    }
+
+    /// <summary>The environment cluster.sh gave a node's process (/proc/PID/environ).</summary>
+    private async Task<Dictionary<string, string>> NodeEnvironmentAsync(string node)
+    {
+        var pid = (await File.ReadAllTextAsync(Path.Combine(_dir, node + ".pid"))).Trim();
+        var environ = await File.ReadAllTextAsync($"/proc/{pid}/environ");
+        return environ.Split('\0', StringSplitOptions.RemoveEmptyEntries)
+            .Select(v => v.Split('=', 2))
+            .ToDictionary(p => p[0], p => p.Length > 1 ? p[1] : "");
+    }
+
     private async Task<(int Code, string Output)> RunAsync(params string[] args)
     {
         var info = new ProcessStartInfo(Path.Combine(RepositoryPaths.Root, "cluster.sh"))
@@ -106,6 +138,7 @@ public sealed class ClusterScriptTests : IAsyncLifetime
         info.Environment["CLUSTER_LB_PORT"] = _lbPort.ToString();
         info.Environment["CLUSTER_BASE_PORT"] = _basePort.ToString();
         info.Environment["CLUSTER_REDIS_PORT"] = _redisPort.ToString();
+        info.Environment["CLUSTER_POSTGRES_PORT"] = _postgresPort.ToString();
         info.Environment["CHATPORTAL_NODE_DIR"] = RepositoryPaths.NodeDirectory;
         info.Environment["ChatPortal__Model__Simulated__TokensPerSecond"] = "30";
         using var process = Process.Start(info)!;
