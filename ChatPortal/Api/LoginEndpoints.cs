@@ -45,7 +45,12 @@ public static class LoginEndpoints
 
     private static async Task<IResult> LogoutAsync(HttpContext context)
     {
-        var user = UserIdentity.NewUser(context.User.GetUserId());
+        if (context.User.GetUserId() is not { } userId)
+        {
+            return TypedResults.LocalRedirect("/"); // nobody to sign out, and an unsafe request mints no identity
+        }
+
+        var user = UserIdentity.NewUser(userId);
         await context.SignInAsync(UserIdentity.Scheme, user, new AuthenticationProperties { IsPersistent = true });
         return TypedResults.LocalRedirect("/");
     }

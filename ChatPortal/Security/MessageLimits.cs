@@ -30,7 +30,7 @@ public sealed class MessageLimitMiddleware(RequestDelegate next, IMessageLimiter
 
         context.Response.Headers.RetryAfter = decision.RetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
         await Results.Problem(
-                detail: $"{decision.Reason} Wait {decision.RetryAfterSeconds} s before sending again.",
+                detail: $"Too many messages: {decision.Reason} Wait {decision.RetryAfterSeconds} s before sending again.",
                 statusCode: StatusCodes.Status429TooManyRequests,
                 title: "Too many messages")
             .ExecuteAsync(context);

@@ -47,7 +47,12 @@ public static class SecurityServiceCollectionExtensions
     /// <summary>First in the pipeline: the client's real address and scheme, then headers on every response.</summary>
     public static WebApplication UseChatPortalForwardedHeadersAndSecurityHeaders(this WebApplication app)
     {
-        app.UseForwardedHeaders();
+        // With no known proxy at all, ForwardedHeadersMiddleware believes every sender: leave it out instead.
+        if (app.Services.GetRequiredService<IOptions<SecurityOptions>>().Value.TrustedProxies.Count > 0)
+        {
+            app.UseForwardedHeaders();
+        }
+
         app.UseMiddleware<SecurityHeaders>();
         if (!app.Environment.IsDevelopment())
         {
