@@ -54,6 +54,7 @@ public sealed class BenchCluster : IAsyncDisposable
             ["ChatPortal__Model__Simulated__TokensPerSecond"] = options.TokensPerSecond.ToString(CultureInfo.InvariantCulture),
             ["ChatPortal__Model__Simulated__FirstTokenDelayMs"] = "0",
             ["ChatPortal__Limits__MessagesPerMinute"] = "100000",
+            ["ChatPortal__Limits__MessagesPerMinutePerAddress"] = "100000", // every simulated user comes from 127.0.0.1
             ["Logging__LogLevel__ChatPortal"] = "Warning",
         };
         if (redis is not null)

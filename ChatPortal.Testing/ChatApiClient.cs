@@ -17,11 +17,16 @@ public sealed class ChatUser
     public ChatApiClient On(string nodeUrl) => On(new Uri(nodeUrl.TrimEnd('/') + "/"));
 }
 
+/// <summary>
+/// The HTTP API as one user. A node mints the identity cookie only on a safe request, so before its first unsafe
+/// request without that cookie the client makes a GET (<c>api/conversations</c>), as a browser's page load would.
+/// </summary>
 public sealed class ChatApiClient : IDisposable
 {
     public ChatApiClient(Uri baseAddress, CookieContainer cookies)
     {
-        Http = new HttpClient(new HttpClientHandler { CookieContainer = cookies, UseCookies = true })
+        var handler = new IdentityFirstHandler(cookies) { InnerHandler = new HttpClientHandler { CookieContainer = cookies, UseCookies = true } };
+        Http = new HttpClient(handler)
         {
             BaseAddress = baseAddress,
             Timeout = TimeSpan.FromSeconds(60),
@@ -62,6 +67,26 @@ public sealed class ChatApiClient : IDisposable
     public Task<JsonElement> GetConversationAsync(string conversationId) => GetJsonAsync($"api/conversations/{conversationId}");
 
     public void Dispose() => Http.Dispose();
+}
+
+/// <summary>Makes a GET for the identity cookie before an unsafe request that would go without one.</summary>
+internal sealed class IdentityFirstHandler(CookieContainer cookies) : DelegatingHandler
+{
+    public const string CookieName = "chatportal_id";
+
+    protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+    {
+        var method = request.Method;
+        var unsafeMethod = method != HttpMethod.Get && method != HttpMethod.Head && method != HttpMethod.Options;
+        if (unsafeMethod && request.RequestUri is { } uri && cookies.GetCookies(uri)[CookieName] is null)
+        {
+            using var identity = new HttpRequestMessage(HttpMethod.Get, new Uri(uri, "/api/conversations"));
+            using var response = await base.SendAsync(identity, cancellationToken);
+            response.EnsureSuccessStatusCode();
+        }
+
+        return await base.SendAsync(request, cancellationToken);
+    }
 }
 
 /// <summary>A message's stream read to its end: the task, the text, the final status.</summary>

@@ -152,22 +152,30 @@ public sealed partial class AdminApiTests : IClassFixture<AdminApiTests.Node>
     }
 
     [Fact]
-    public async Task RepeatedFailedSignInsAreRateLimited()
+    public async Task RepeatedFailedSignInsWaitWithBackoffAndTheRightPasswordWorksAfterwards()
     {
         using var limited = new ChatPortalNode("node-login-limit");
         var cookies = new CookieContainer();
         using var browser = new HttpClient(new HttpClientHandler { CookieContainer = cookies, AllowAutoRedirect = false }) { BaseAddress = limited.BaseAddress };
         var token = AntiforgeryToken().Match(await browser.GetStringAsync("login")).Groups[1].Value;
+        FormUrlEncodedContent Attempt(string password) => Form(("__RequestVerificationToken", token), ("username", "admin"), ("password", password));
 
         var statuses = new List<HttpStatusCode>();
-        for (var i = 0; i < 12; i++)
+        for (var i = 0; i < 5; i++)
         {
-            var response = await browser.PostAsync("account/login", Form(("__RequestVerificationToken", token), ("username", "admin"), ("password", $"guess-{i}")));
-            statuses.Add(response.StatusCode);
+            statuses.Add((await browser.PostAsync("account/login", Attempt($"guess-{i}"))).StatusCode);
         }
 
-        Assert.All(statuses.Take(10), s => Assert.Equal(HttpStatusCode.Redirect, s));
-        Assert.Equal(HttpStatusCode.TooManyRequests, statuses[^1]);
+        var refused = await browser.PostAsync("account/login", Attempt(NodeProcess.AdminPassword));
+
+        Assert.All(statuses, s => Assert.Equal(HttpStatusCode.Redirect, s)); // five free failures (the default)
+        await AssertProblemAsync(refused, HttpStatusCode.TooManyRequests, "wait");
+        var wait = refused.Headers.RetryAfter!.Delta!.Value;
+        Assert.InRange(wait.TotalSeconds, 1, 2);
+        await Task.Delay(wait);
+        var right = await browser.PostAsync("account/login", Attempt(NodeProcess.AdminPassword));
+        Assert.Equal(HttpStatusCode.Redirect, right.StatusCode);
+        Assert.Equal("/admin", right.Headers.Location!.OriginalString);
     }
 
     private static FormUrlEncodedContent Form(params (string Key, string Value)[] fields) =>

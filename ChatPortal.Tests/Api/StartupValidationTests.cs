@@ -7,6 +7,8 @@ public sealed class StartupValidationTests
     [InlineData("ChatPortal:Model:Simulated:TokensPerSecond", "0")]
     [InlineData("ChatPortal:Limits:MaxMessageChars", "-5")]
     [InlineData("ChatPortal:KeyPrefix", "has spaces")]
+    [InlineData("ChatPortal:Security:TrustedProxies:0", "not-an-address")]
+    [InlineData("ChatPortal:Security:SignIn:MaxBackoffSeconds", "0")]
     public void AnInvalidSettingStopsTheNodeNamingTheKey(string key, string value)
     {
         using var node = new ChatPortalNode("node-invalid", new Dictionary<string, string?> { [key] = value });

@@ -2,28 +2,36 @@ using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Encodings.Web;
 using ChatPortal.Identity;
+using ChatPortal.Security;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.Extensions.Options;
 
 namespace ChatPortal.Admin;
 
-/// <summary>HTTP Basic with the admin credentials, for <c>/api/admin/*</c>. A challenge is a 401 with WWW-Authenticate.</summary>
+/// <summary>
+/// HTTP Basic with the admin credentials, for <c>/api/admin/*</c>. A challenge is a 401 with WWW-Authenticate, or a
+/// 429 with Retry-After while <see cref="SignInThrottle"/> holds this name or address back after failures.
+/// </summary>
 public sealed class BasicAuthenticationHandler(
     IOptionsMonitor<AuthenticationSchemeOptions> options,
     ILoggerFactory logger,
     UrlEncoder encoder,
-    AdminCredentials credentials)
+    AdminCredentials credentials,
+    SignInThrottle throttle)
     : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
 {
     public const string SchemeName = "Basic";
 
-    protected override Task<AuthenticateResult> HandleAuthenticateAsync()
+    private const string Via = "HTTP Basic";
+    private LimitDecision? _refused;
+
+    protected override async Task<AuthenticateResult> HandleAuthenticateAsync()
     {
         if (!AuthenticationHeaderValue.TryParse(Request.Headers.Authorization, out var header)
             || !string.Equals(header.Scheme, SchemeName, StringComparison.OrdinalIgnoreCase)
             || string.IsNullOrEmpty(header.Parameter))
         {
-            return Task.FromResult(AuthenticateResult.NoResult());
+            return AuthenticateResult.NoResult();
         }
 
         string decoded;
@@ -33,21 +41,38 @@ public sealed class BasicAuthenticationHandler(
         }
         catch (FormatException)
         {
-            return Task.FromResult(AuthenticateResult.Fail("Malformed Basic credentials."));
+            return AuthenticateResult.Fail("Malformed Basic credentials.");
         }
 
         var colon = decoded.IndexOf(':');
-        if (colon < 0 || !credentials.Verify(decoded[..colon], decoded[(colon + 1)..]))
+        var userName = colon < 0 ? decoded : decoded[..colon];
+        var address = ClientAddress.Of(Context);
+        var check = await throttle.CheckAsync(userName, address, Via);
+        if (!check.Decision.Allowed)
         {
-            return Task.FromResult(AuthenticateResult.Fail("Wrong admin credentials."));
+            _refused = check.Decision;
+            return AuthenticateResult.Fail("Too many failed sign-ins.");
         }
 
+        if (colon < 0 || !credentials.Verify(userName, decoded[(colon + 1)..]))
+        {
+            await throttle.FailedAsync(userName, address, Via);
+            return AuthenticateResult.Fail("Wrong admin credentials.");
+        }
+
+        await throttle.SucceededAsync(userName, check);
         var principal = UserIdentity.NewUser("admin", admin: true);
-        return Task.FromResult(AuthenticateResult.Success(new AuthenticationTicket(principal, SchemeName)));
+        return AuthenticateResult.Success(new AuthenticationTicket(principal, SchemeName));
     }
 
     protected override async Task HandleChallengeAsync(AuthenticationProperties properties)
     {
+        if (_refused is { } refused)
+        {
+            await SignInThrottle.WriteRefusalAsync(Context, refused);
+            return;
+        }
+
         Response.StatusCode = StatusCodes.Status401Unauthorized;
         Response.Headers.WWWAuthenticate = "Basic realm=\"ChatPortal admin\", charset=\"UTF-8\"";
         await Results.Problem(

@@ -5,6 +5,7 @@ using ChatPortal.Core.Telemetry;
 using ChatPortal.Identity;
 using ChatPortal.Admin;
 using ChatPortal.Rendering;
+using ChatPortal.Security;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.Cookies;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
@@ -18,7 +19,7 @@ namespace ChatPortal.Hosting;
 
 public static class WebApplicationBuilderExtensions
 {
-    public const string MessagesRateLimit = "messages";
+    public const string MessagesRateLimit = MessageLimitMiddleware.PolicyName;
 
     /// <summary>Domain, engine and coordination (Core), with this node's name.</summary>
     public static IHostApplicationBuilder AddChatPortalCore(this IHostApplicationBuilder builder)
@@ -29,7 +30,7 @@ public static class WebApplicationBuilderExtensions
         return builder;
     }
 
-    /// <summary>Blazor, MudBlazor, identity, problem details, rate limiting and health checks.</summary>
+    /// <summary>Blazor, MudBlazor, identity, security (forwarded headers, limits, sign-in throttle), problem details and health checks.</summary>
     public static IHostApplicationBuilder AddChatPortalWeb(this IHostApplicationBuilder builder)
     {
         var services = builder.Services;
@@ -65,39 +66,10 @@ public static class WebApplicationBuilderExtensions
         services.AddSingleton<IAdminDashboardSource, ClusterDashboardSource>();
         services.AddCascadingAuthenticationState();
 
-        services.AddRateLimiter(options =>
-        {
-            options.RejectionStatusCode = StatusCodes.Status429TooManyRequests;
-            options.OnRejected = async (context, cancellationToken) =>
-            {
-                if (context.Lease.TryGetMetadata(MetadataName.RetryAfter, out var retryAfter))
-                {
-                    context.HttpContext.Response.Headers.RetryAfter = ((int)Math.Ceiling(retryAfter.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
-                }
-
-                var what = context.HttpContext.Request.Path.StartsWithSegments("/account/login") ? "sign-in attempts" : "messages";
-            await Results.Problem(
-                        detail: $"Too many {what}: wait a moment before trying again.",
-                        statusCode: StatusCodes.Status429TooManyRequests,
-                        title: "Rate limited")
-                    .ExecuteAsync(context.HttpContext);
-            };
-            options.AddPolicy(Api.LoginEndpoints.RateLimit, context => RateLimitPartition.GetFixedWindowLimiter(
-                context.Connection.RemoteIpAddress?.ToString() ?? "unknown",
-                _ => new FixedWindowRateLimiterOptions { PermitLimit = 10, Window = TimeSpan.FromMinutes(1), QueueLimit = 0 }));
-            options.AddPolicy(MessagesRateLimit, context =>
-            {
-                var limits = context.RequestServices.GetRequiredService<IOptions<ChatPortalOptions>>().Value.Limits;
-                return RateLimitPartition.GetFixedWindowLimiter(
-                    context.User.GetUserId() ?? context.Connection.RemoteIpAddress?.ToString() ?? "anonymous",
-                    _ => new FixedWindowRateLimiterOptions
-                    {
-                        PermitLimit = limits.MessagesPerMinute,
-                        Window = TimeSpan.FromMinutes(1),
-                        QueueLimit = 0,
-                    });
-            });
-        });
+        // The message limits are cluster-wide (MessageLimitMiddleware, IMessageLimiter); the endpoints' "messages"
+        // policy name stays as the marker that middleware looks for, with no per-node limiter of its own.
+        services.AddRateLimiter(options => options.AddPolicy(MessagesRateLimit, _ => RateLimitPartition.GetNoLimiter("messages")));
+        services.AddChatPortalSecurity();
 
         services.AddHealthChecks().AddCheck<DatabaseHealthCheck>("database").AddCheck<RedisHealthCheck>("redis");
         services.AddChatPortalCluster(builder.Configuration);
@@ -127,6 +99,8 @@ public static class WebApplicationBuilderExtensions
 
     public static WebApplication UseChatPortalPipeline(this WebApplication app)
     {
+        app.UseChatPortalForwardedHeadersAndSecurityHeaders();
+
         // Which node answered: for operators behind a balancer, and for the balancer tests.
         var nodeId = app.Services.GetRequiredService<NodeIdentity>().Id;
         app.Use((context, next) =>
@@ -146,10 +120,13 @@ public static class WebApplicationBuilderExtensions
         app.UseWhen(context => !IsPageNavigation(context), other => other.UseStatusCodePages());
         app.UseWhen(IsPageNavigation, pages => pages.UseStatusCodePagesWithReExecute("/not-found", createScopeForStatusCodePages: true));
 
+        // Before anything acts on the request: a browser's cross-site POST changes nothing, not even the identity.
+        app.UseMiddleware<CrossSiteRequestGuard>();
         app.UseAuthentication();
         app.UseUserIdentity();
         app.UseAuthorization();
         app.UseRateLimiter();
+        app.UseMiddleware<MessageLimitMiddleware>();
         app.UseAntiforgery();
         return app;
     }

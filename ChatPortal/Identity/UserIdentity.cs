@@ -1,14 +1,16 @@
 using System.Security.Claims;
 using ChatPortal.Core;
+using ChatPortal.Security;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.Cookies;
 
 namespace ChatPortal.Identity;
 
 /// <summary>
-/// Every browser or API client is a user: without an identity cookie it gets one on its first response
-/// (HttpOnly, SameSite=Lax, protected with the shared Data Protection keys), so one client is one user on
-/// every node.
+/// Every browser or API client is a user: without an identity cookie it gets one on its first safe request (GET,
+/// HEAD, OPTIONS; HttpOnly, SameSite=Lax, protected with the shared Data Protection keys), so one client is one user
+/// on every node. An unsafe request never mints one: a forged or scripted POST cannot make up users, and an API
+/// call that changes data without an identity is a 401 that says to make a GET first.
 /// </summary>
 public static class UserIdentity
 {
@@ -38,9 +40,23 @@ public static class UserIdentity
     {
         if (context.User.GetUserId() is null && !IsInfrastructure(context.Request.Path))
         {
-            var user = NewUser();
-            await context.SignInAsync(Scheme, user, new AuthenticationProperties { IsPersistent = true });
-            context.User = user;
+            if (CrossSiteRequestGuard.IsSafe(context.Request.Method))
+            {
+                var user = NewUser();
+                await context.SignInAsync(Scheme, user, new AuthenticationProperties { IsPersistent = true });
+                context.User = user;
+            }
+            else if (context.Request.Path.StartsWithSegments("/api"))
+            {
+                var logger = context.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(UserIdentity).FullName!);
+                SecurityLog.UnsafeWithoutIdentity(logger, context.Request.Method, context.Request.Path);
+                await Results.Problem(
+                        detail: $"No identity: make a GET request first (e.g. GET /api/conversations) and send back the {CookieName} cookie it sets.",
+                        statusCode: StatusCodes.Status401Unauthorized,
+                        title: "Unauthorized")
+                    .ExecuteAsync(context);
+                return;
+            }
         }
 
         await next(context);

@@ -1,0 +1,148 @@
+using ChatPortal.Core.Configuration;
+using ChatPortal.Core.Redis;
+using Microsoft.Extensions.Options;
+using StackExchange.Redis;
+
+namespace ChatPortal.Security;
+
+/// <summary>
+/// The counters behind message limits and sign-in backoff: in Redis when it is configured and reachable (one round
+/// trip per call: one small script per key, pipelined), else in this node's memory (the same rules, per node).
+/// Counts only make things slower for abusers; losing them (a Redis wipe, a fallback) never breaks a rule that
+/// correctness rests on. Times are the Redis server's clock or this node's monotonic clock, never compared.
+/// </summary>
+public sealed class LimitCounters(RedisConnection? redis, IOptions<ChatPortalOptions> options, TimeProvider time, ILogger<LimitCounters> logger)
+{
+    // A fixed window that starts at the first hit: count, and what is left of the window.
+    private const string HitScript = """
+        local n = redis.call('INCR', KEYS[1])
+        local ttl = redis.call('PTTL', KEYS[1])
+        if ttl < 0 then
+          redis.call('PEXPIRE', KEYS[1], ARGV[1])
+          ttl = tonumber(ARGV[1])
+        end
+        return {n, ttl}
+        """;
+
+    // Failures so far and how long the key is still blocked (ms, on the Redis clock).
+    private const string BlockedScript = """
+        local v = redis.call('HMGET', KEYS[1], 'n', 'until')
+        if not v[1] then return {0, 0} end
+        local left = 0
+        if v[2] then
+          local t = redis.call('TIME')
+          left = tonumber(v[2]) - (tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000))
+          if left < 0 then left = 0 end
+        end
+        return {tonumber(v[1]), left}
+        """;
+
+    // One more failure; from the FreeFailures-th on, block for 1 s, 2 s, 4 s, ... capped.
+    private const string FailScript = """
+        local n = redis.call('HINCRBY', KEYS[1], 'n', 1)
+        redis.call('PEXPIRE', KEYS[1], ARGV[1])
+        local free = tonumber(ARGV[2])
+        if n < free then return 0 end
+        local delay = math.min(1000 * 2 ^ math.min(n - free, 30), tonumber(ARGV[3]))
+        local t = redis.call('TIME')
+        redis.call('HSET', KEYS[1], 'until', string.format('%d', tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) + delay))
+        return delay
+        """;
+
+    private readonly LocalCounters _local = new(time);
+    private int _degraded;
+
+    public LimitKeys Keys { get; } = new(options.Value.KeyPrefix);
+
+    /// <summary>Counts one hit on each key; returns each key's count in its window and the time left of it.</summary>
+    public async Task<(long Count, TimeSpan Left)[]> HitAsync(RedisKey[] keys, TimeSpan window)
+    {
+        var results = await RunAsync(keys, HitScript, [(long)window.TotalMilliseconds], "message limits");
+        if (results is not null)
+        {
+            return results.Select(r => ((long)r[0], TimeSpan.FromMilliseconds((long)r[1]))).ToArray();
+        }
+
+        return keys.Select(k => _local.Hit(k.ToString(), window)).ToArray();
+    }
+
+    /// <summary>Failures recorded on each key, and how long it is still blocked.</summary>
+    public async Task<(long Failures, TimeSpan Blocked)[]> BlockedAsync(RedisKey[] keys)
+    {
+        var results = await RunAsync(keys, BlockedScript, [], "sign-in backoff");
+        if (results is not null)
+        {
+            return results.Select(r => ((long)r[0], TimeSpan.FromMilliseconds((long)r[1]))).ToArray();
+        }
+
+        return keys.Select(k => _local.Blocked(k.ToString())).ToArray();
+    }
+
+    /// <summary>Records a failure on each key; returns the block each now has (zero while failures are still free).</summary>
+    public async Task<TimeSpan[]> FailAsync(RedisKey[] keys, SignInThrottleOptions throttle)
+    {
+        var window = TimeSpan.FromSeconds(throttle.WindowSeconds);
+        var cap = TimeSpan.FromSeconds(throttle.MaxBackoffSeconds);
+        var results = await RunAsync(keys, FailScript, [(long)window.TotalMilliseconds, throttle.FreeFailures, (long)cap.TotalMilliseconds], "sign-in backoff");
+        if (results is not null)
+        {
+            return results.Select(r => TimeSpan.FromMilliseconds((long)r)).ToArray();
+        }
+
+        return keys.Select(k => _local.Fail(k.ToString(), window, throttle.FreeFailures, cap)).ToArray();
+    }
+
+    public async Task ResetAsync(RedisKey key)
+    {
+        _local.Reset(key.ToString());
+        if (redis is { IsAvailable: true })
+        {
+            try
+            {
+                await redis.Database.KeyDeleteAsync(key);
+            }
+            catch (Exception exception) when (exception is RedisException or RedisTimeoutException)
+            {
+                // The failures then age out with their window; a reset is a courtesy, not a rule.
+                SecurityLog.CountingLocally(logger, exception, "a sign-in reset");
+            }
+        }
+    }
+
+    /// <summary>One script per key, sent together (one round trip); null when Redis is not there to ask.</summary>
+    private async Task<RedisResult[]?> RunAsync(RedisKey[] keys, string script, RedisValue[] values, string what)
+    {
+        if (redis is null)
+        {
+            return null;
+        }
+
+        if (!redis.IsAvailable)
+        {
+            Degraded(null, what);
+            return null;
+        }
+
+        try
+        {
+            var database = redis.Database;
+            var calls = keys.Select(key => database.ScriptEvaluateAsync(script, [key], values)).ToArray();
+            var results = await Task.WhenAll(calls);
+            Interlocked.Exchange(ref _degraded, 0);
+            return results;
+        }
+        catch (Exception exception) when (exception is RedisException or RedisTimeoutException)
+        {
+            Degraded(exception, what);
+            return null;
+        }
+    }
+
+    private void Degraded(Exception? exception, string what)
+    {
+        if (Interlocked.Exchange(ref _degraded, 1) == 0)
+        {
+            SecurityLog.CountingLocally(logger, exception, what);
+        }
+    }
+}
