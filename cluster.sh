@@ -110,6 +110,7 @@ up() {
       ChatPortal__Database__ConnectionString="$pg_connection" \
       ChatPortal__DataDirectory="${ChatPortal__DataDirectory:-$dir/data/node-$i}" \
       ChatPortal__NodeId="node-$i" \
+      ChatPortal__Security__TrustedProxies__0=127.0.0.1 \
       ChatPortal__Admin__Password="$password" \
       exec dotnet ChatPortal.dll --urls "http://127.0.0.1:$port"
     ) > "$dir/logs/node-$i.log" 2>&1 &
