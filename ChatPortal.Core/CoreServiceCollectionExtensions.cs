@@ -82,7 +82,6 @@ public static class CoreServiceCollectionExtensions
     public static IServiceCollection AddChatPortalRedis(this IServiceCollection services)
     {
         services.TryAddSingleton<RedisConnection>();
-        services.TryAddSingleton<StackExchange.Redis.IConnectionMultiplexer>(sp => sp.GetRequiredService<RedisConnection>().Multiplexer);
         services.TryAddSingleton<RedisTaskCoordinator>();
         services.TryAddSingleton<ITaskCoordinator>(sp => sp.GetRequiredService<RedisTaskCoordinator>());
         services.TryAddSingleton<INodeDirectory>(sp => sp.GetRequiredService<RedisTaskCoordinator>());
