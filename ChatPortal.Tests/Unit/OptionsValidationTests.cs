@@ -76,6 +76,42 @@ public sealed class OptionsValidationTests
     }
 
     [Fact]
+    public void AClusterOnSqliteIsRefusedNamingBothKeys()
+    {
+        var options = new ChatPortalOptions { Redis = "127.0.0.1:6379" };
+
+        var result = _validator.Validate(null, options);
+
+        Assert.True(result.Failed);
+        Assert.Contains("ChatPortal:Redis", result.FailureMessage);
+        Assert.Contains("ChatPortal:Database:Provider", result.FailureMessage);
+    }
+
+    [Fact]
+    public void AClusterOnPostgresIsAccepted()
+    {
+        var options = new ChatPortalOptions { Redis = "127.0.0.1:6379" };
+        options.Database.Provider = DatabaseProvider.Postgres;
+        options.Database.ConnectionString = "Host=127.0.0.1;Database=chatportal";
+
+        var result = _validator.Validate(null, options);
+
+        Assert.True(result.Succeeded, result.FailureMessage);
+    }
+
+    [Fact]
+    public void PostgresWithoutAConnectionStringNamesTheKey()
+    {
+        var options = new ChatPortalOptions();
+        options.Database.Provider = DatabaseProvider.Postgres;
+
+        var result = _validator.Validate(null, options);
+
+        Assert.True(result.Failed);
+        Assert.Contains("ChatPortal:Database:ConnectionString", result.FailureMessage);
+    }
+
+    [Fact]
     public void ABadMessagesPerMinuteNamesItsKey()
     {
         var options = new ChatPortalOptions();
