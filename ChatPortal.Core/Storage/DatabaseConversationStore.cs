@@ -238,8 +238,12 @@ public sealed class DatabaseConversationStore(
                 .ExecuteUpdateAsync(ReleaseClaim(now), cancellationToken).ConfigureAwait(false);
             if (released == 0)
             {
-                // A retry of a commit that landed, or a claim taken from a generation judged dead.
-                return await db.Messages.AnyAsync(m => m.Id == taskId, cancellationToken).ConfigureAwait(false)
+                // A retry of a commit that landed (this very answer is stored), or a claim taken from a generation
+                // judged dead: then the janitor's failed record carries the task id, but not this answer, and
+                // reporting AlreadyCommitted would end the stream as if what it showed had been stored.
+                var stored = await db.Messages.AsNoTracking().Where(m => m.Id == taskId && m.ConversationId == conversationId)
+                    .Select(m => new { m.Content, m.Status }).FirstOrDefaultAsync(cancellationToken).ConfigureAwait(false);
+                return stored is not null && stored.Content == commit.Answer.Content && stored.Status == commit.Answer.Status
                     ? AnswerCommitOutcome.AlreadyCommitted
                     : AnswerCommitOutcome.Fenced;
             }
