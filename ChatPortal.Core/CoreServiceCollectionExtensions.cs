@@ -56,6 +56,11 @@ public static class CoreServiceCollectionExtensions
         services.TryAddSingleton<ITaskCoordinator, InMemoryTaskCoordinator>();
         services.TryAddSingleton<INodeDirectory, SingleNodeDirectory>();
         services.TryAddSingleton<AnswerCommitter>();
+        services.TryAddSingleton(sp => new Limits.LimitCounters(
+            sp.GetService<RedisConnection>(),
+            sp.GetRequiredService<IOptions<ChatPortalOptions>>(),
+            sp.GetRequiredService<TimeProvider>(),
+            sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<Limits.LimitCounters>>()));
         services.TryAddSingleton<GenerationEngine>();
 
         // Ownership: the lease keeper starts first (it migrates the database and registers the instance).
@@ -82,6 +87,7 @@ public static class CoreServiceCollectionExtensions
     public static IServiceCollection AddChatPortalRedis(this IServiceCollection services)
     {
         services.TryAddSingleton<RedisConnection>();
+        services.TryAddSingleton<ISharedStateConnection>(sp => sp.GetRequiredService<RedisConnection>());
         services.TryAddSingleton<RedisTaskCoordinator>();
         services.TryAddSingleton<ITaskCoordinator>(sp => sp.GetRequiredService<RedisTaskCoordinator>());
         services.TryAddSingleton<INodeDirectory>(sp => sp.GetRequiredService<RedisTaskCoordinator>());

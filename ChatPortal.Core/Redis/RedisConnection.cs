@@ -12,7 +12,7 @@ namespace ChatPortal.Core.Redis;
 /// disconnected (the circuit breaker: no call waits on a dead Redis). Connection events are logged once each
 /// and fed to <see cref="CoordinationHealth"/>.
 /// </summary>
-public sealed partial class RedisConnection : IDisposable
+public sealed partial class RedisConnection : ISharedStateConnection, IDisposable
 {
     private readonly CoordinationHealth _health;
     private readonly ILogger<RedisConnection> _logger;
@@ -61,6 +61,22 @@ public sealed partial class RedisConnection : IDisposable
 
     /// <summary>False while Redis is unreachable: callers skip Redis instead of waiting on it.</summary>
     public bool IsAvailable => Multiplexer.IsConnected;
+
+    public string KeyPrefix => Keys.Prefix;
+
+    public string SignalRPrefix => Keys.SignalRPrefix;
+
+    public string CachePrefix => Keys.CachePrefix;
+
+    public async Task<TimeSpan> PingAsync(CancellationToken cancellationToken = default) =>
+        await Database.PingAsync().WaitAsync(cancellationToken).ConfigureAwait(false);
+
+    public async Task<IReadOnlyDictionary<string, string>> InfoAsync(CancellationToken cancellationToken = default)
+    {
+        var endpoint = Multiplexer.GetEndPoints().First();
+        var info = await Multiplexer.GetServer(endpoint).InfoAsync().WaitAsync(cancellationToken).ConfigureAwait(false);
+        return info.SelectMany(group => group).GroupBy(pair => pair.Key).ToDictionary(g => g.Key, g => g.First().Value);
+    }
 
     /// <summary>Raised once the interactive connection is back (replay writes, re-assert registrations).</summary>
     public event Action? Restored;

@@ -33,4 +33,6 @@ public sealed class RedisKeys(string prefix)
     public RedisChannel TaskStream(string taskId) => RedisChannel.Literal($"{Prefix}stream:{taskId}");
 
     public string SignalRPrefix => $"{Prefix}signalr";
+
+    public string CachePrefix => $"{Prefix}cache:";
 }

@@ -36,12 +36,9 @@ public sealed partial class DatabaseInitializer(
                 await using var db = await contexts.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
                 if (database.MigrateOnStart)
                 {
-                    var pending = (await db.Database.GetPendingMigrationsAsync(cancellationToken).ConfigureAwait(false)).ToList();
-                    if (pending.Count > 0)
-                    {
-                        Log.Migrating(logger, pending.Count, database.Provider.ToString());
-                        await db.Database.MigrateAsync(cancellationToken).ConfigureAwait(false);
-                    }
+                    // Under EF Core's migration lock: of nodes starting together, one migrates, the others find it done.
+                    Log.Migrating(logger, database.Provider.ToString());
+                    await db.Database.MigrateAsync(cancellationToken).ConfigureAwait(false);
                 }
 
                 if (db.Database.IsSqlite())
@@ -61,10 +58,10 @@ public sealed partial class DatabaseInitializer(
 
     private static partial class Log
     {
-        [LoggerMessage(3001, LogLevel.Information, "Applying {Count} migrations to the {Provider} database.")]
-        public static partial void Migrating(ILogger logger, int count, string provider);
+        [LoggerMessage(5001, LogLevel.Information, "Bringing the {Provider} database up to date (migrations).")]
+        public static partial void Migrating(ILogger logger, string provider);
 
-        [LoggerMessage(3002, LogLevel.Warning, "The database is not reachable yet ({Error}); retrying.")]
+        [LoggerMessage(5002, LogLevel.Warning, "The database is not reachable yet ({Error}); retrying.")]
         public static partial void Waiting(ILogger logger, string error);
     }
 }

@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
 using ChatPortal.Core.Coordination;
-using ChatPortal.Core.Redis;
 
 namespace ChatPortal.Admin;
 
@@ -13,10 +12,10 @@ public sealed class RedisInfoReader(IServiceProvider services, CoordinationHealt
 
     public async Task<RedisStatus> ReadAsync(CancellationToken cancellationToken = default)
     {
-        var redis = services.GetService<RedisConnection>();
+        var redis = services.GetService<ISharedStateConnection>();
         if (redis is null)
         {
-            return new RedisStatus("healthy", null, null, null, null, null, "in-memory", null, null);
+            return new RedisStatus("healthy", null, null, null, null, null, "single-node", null, null);
         }
 
         if (!redis.IsAvailable)
@@ -27,13 +26,9 @@ public sealed class RedisInfoReader(IServiceProvider services, CoordinationHealt
         try
         {
             var started = Stopwatch.GetTimestamp();
-            await redis.Database.PingAsync();
+            await redis.PingAsync(cancellationToken);
             var pingMs = Math.Round(Stopwatch.GetElapsedTime(started).TotalMilliseconds, 2);
-            var endpoint = redis.Multiplexer.GetEndPoints().First();
-            var info = (await redis.Multiplexer.GetServer(endpoint).InfoAsync())
-                .SelectMany(group => group)
-                .GroupBy(pair => pair.Key)
-                .ToDictionary(g => g.Key, g => g.First().Value);
+            var info = await redis.InfoAsync(cancellationToken);
             var degraded = pingMs > SlowPing.TotalMilliseconds || !health.SubscriptionAlive;
             return new RedisStatus(
                 degraded ? "degraded" : "healthy",
@@ -53,6 +48,6 @@ public sealed class RedisInfoReader(IServiceProvider services, CoordinationHealt
         }
     }
 
-    private static long? Long(Dictionary<string, string> info, string key) =>
+    private static long? Long(IReadOnlyDictionary<string, string> info, string key) =>
         info.TryGetValue(key, out var value) && long.TryParse(value, CultureInfo.InvariantCulture, out var number) ? number : null;
 }

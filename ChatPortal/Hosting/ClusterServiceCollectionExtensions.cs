@@ -1,5 +1,5 @@
 using ChatPortal.Core.Configuration;
-using ChatPortal.Core.Redis;
+using ChatPortal.Core.Coordination;
 using ChatPortal.Hubs;
 using Microsoft.AspNetCore.Components.Server;
 using Microsoft.AspNetCore.Components.Server.Circuits;
@@ -49,10 +49,10 @@ internal static class ClusterServiceCollectionExtensions
         // lifetime manager of every hub, Blazor's included, and a Redis outage would stop every page.
         services.AddSingleton<HubLifetimeManager<TaskEventsHub>>(sp =>
         {
-            var redis = sp.GetRequiredService<RedisConnection>();
+            var redis = sp.GetRequiredService<ISharedStateConnection>();
             var options = new RedisOptions
             {
-                Configuration = { ChannelPrefix = RedisChannel.Literal(redis.Keys.SignalRPrefix) },
+                Configuration = { ChannelPrefix = RedisChannel.Literal(redis.SignalRPrefix) },
                 ConnectionFactory = _ => Task.FromResult(redis.Multiplexer),
             };
             return ActivatorUtilities.CreateInstance<RedisHubLifetimeManager<TaskEventsHub>>(sp, Options.Create(options));
@@ -60,10 +60,10 @@ internal static class ClusterServiceCollectionExtensions
 
         // .NET 10 persisted circuit state on a Redis-backed HybridCache: a circuit that drops can resume on another node.
         services.AddStackExchangeRedisCache(_ => { });
-        services.AddOptions<Microsoft.Extensions.Caching.StackExchangeRedis.RedisCacheOptions>().Configure<RedisConnection>((options, redis) =>
+        services.AddOptions<Microsoft.Extensions.Caching.StackExchangeRedis.RedisCacheOptions>().Configure<ISharedStateConnection>((options, redis) =>
         {
             options.ConnectionMultiplexerFactory = () => Task.FromResult(redis.Multiplexer);
-            options.InstanceName = redis.Keys.Prefix + "cache:";
+            options.InstanceName = redis.CachePrefix;
         });
         services.AddHybridCache();
         services.AddOptions<CircuitOptions>().Configure<HybridCache>((options, cache) => options.HybridPersistenceCache = cache);

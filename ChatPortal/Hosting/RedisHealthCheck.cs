@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using ChatPortal.Core.Coordination;
-using ChatPortal.Core.Redis;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 
 namespace ChatPortal.Hosting;
@@ -13,7 +12,7 @@ internal sealed class RedisHealthCheck(IServiceProvider services, CoordinationHe
 {
     public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
     {
-        var redis = services.GetService<RedisConnection>();
+        var redis = services.GetService<ISharedStateConnection>();
         if (redis is null)
         {
             return HealthCheckResult.Healthy("Single node, in-memory state.");
@@ -27,7 +26,7 @@ internal sealed class RedisHealthCheck(IServiceProvider services, CoordinationHe
         try
         {
             var started = Stopwatch.GetTimestamp();
-            await redis.Database.PingAsync();
+            await redis.PingAsync(cancellationToken);
             var ms = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
             return HealthCheckResult.Healthy("Redis answers.", new Dictionary<string, object>
             {

@@ -1,3 +1,4 @@
+using ChatPortal.Core.Limits;
 using ChatPortal.Core.Configuration;
 using Microsoft.Extensions.Options;
 

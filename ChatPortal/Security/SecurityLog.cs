@@ -12,9 +12,6 @@ internal static partial class SecurityLog
     [LoggerMessage(3003, LogLevel.Warning, "Admin sign-in for user name '{UserName}' from {Address} refused for {RetryAfterSeconds} s after repeated failures ({Via}).")]
     public static partial void SignInThrottled(ILogger logger, string userName, string? address, int retryAfterSeconds, string via);
 
-    [LoggerMessage(3004, LogLevel.Warning, "Redis is unavailable for {What}; counting on this node only until it is back.")]
-    public static partial void CountingLocally(ILogger logger, Exception? exception, string what);
-
     [LoggerMessage(3005, LogLevel.Information, "Too many messages from user {UserId} at {Address}: {Which} limit reached, retry in {RetryAfterSeconds} s.")]
     public static partial void MessagesLimited(ILogger logger, string userId, string? address, string which, int retryAfterSeconds);
 

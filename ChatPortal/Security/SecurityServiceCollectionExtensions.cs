@@ -1,4 +1,3 @@
-using ChatPortal.Core.Redis;
 using Microsoft.AspNetCore.HttpOverrides;
 using Microsoft.Extensions.Options;
 
@@ -33,11 +32,6 @@ public static class SecurityServiceCollectionExtensions
         services.AddAntiforgery(options => options.Cookie.SecurePolicy = CookieSecurePolicy.SameAsRequest);
         services.AddHttpContextAccessor();
 
-        services.AddSingleton(sp => new LimitCounters(
-            sp.GetService<RedisConnection>(),
-            sp.GetRequiredService<IOptions<Core.Configuration.ChatPortalOptions>>(),
-            sp.GetRequiredService<TimeProvider>(),
-            sp.GetRequiredService<ILogger<LimitCounters>>()));
         services.AddSingleton<IMessageLimiter, MessageLimiter>();
         services.AddScoped<PageMessageLimits>();
         services.AddSingleton<SignInThrottle>();

@@ -1,3 +1,4 @@
+using ChatPortal.Core.Limits;
 using Microsoft.Extensions.Options;
 
 namespace ChatPortal.Security;
@@ -32,7 +33,8 @@ public sealed class SignInThrottle(LimitCounters counters, IOptionsMonitor<Secur
     {
         var name = userName ?? "";
         SecurityLog.SignInFailed(logger, Shown(name), clientAddress, via);
-        await counters.FailAsync(Keys(name, clientAddress), options.CurrentValue.SignIn);
+        var throttle = options.CurrentValue.SignIn;
+        await counters.FailAsync(Keys(name, clientAddress), TimeSpan.FromSeconds(throttle.WindowSeconds), throttle.FreeFailures, TimeSpan.FromSeconds(throttle.MaxBackoffSeconds));
     }
 
     /// <summary>The account's failures are forgotten; the address keeps its own (it may be guessing other names).</summary>

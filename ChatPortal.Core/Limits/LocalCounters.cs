@@ -1,6 +1,6 @@
 using System.Collections.Concurrent;
 
-namespace ChatPortal.Security;
+namespace ChatPortal.Core.Limits;
 
 /// <summary>
 /// This node's own counters, with the rules of <see cref="LimitCounters"/>' scripts: the single-node default and

@@ -1,9 +1,10 @@
+using Microsoft.Extensions.Logging;
 using ChatPortal.Core.Configuration;
 using ChatPortal.Core.Redis;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
 
-namespace ChatPortal.Security;
+namespace ChatPortal.Core.Limits;
 
 /// <summary>
 /// The counters behind message limits and sign-in backoff: in Redis when it is configured and reachable (one round
@@ -11,7 +12,7 @@ namespace ChatPortal.Security;
 /// Counts only make things slower for abusers; losing them (a Redis wipe, a fallback) never breaks a rule that
 /// correctness rests on. Times are the Redis server's clock or this node's monotonic clock, never compared.
 /// </summary>
-public sealed class LimitCounters(RedisConnection? redis, IOptions<ChatPortalOptions> options, TimeProvider time, ILogger<LimitCounters> logger)
+public sealed partial class LimitCounters(RedisConnection? redis, IOptions<ChatPortalOptions> options, TimeProvider time, ILogger<LimitCounters> logger)
 {
     // A fixed window that starts at the first hit: count, and what is left of the window.
     private const string HitScript = """
@@ -79,17 +80,17 @@ public sealed class LimitCounters(RedisConnection? redis, IOptions<ChatPortalOpt
     }
 
     /// <summary>Records a failure on each key; returns the block each now has (zero while failures are still free).</summary>
-    public async Task<TimeSpan[]> FailAsync(RedisKey[] keys, SignInThrottleOptions throttle)
+    /// <param name="freeFailures">Failures allowed within <paramref name="window"/> before each further one waits.</param>
+    /// <param name="cap">The longest wait (the first is 1 s, then 2, 4, … up to this).</param>
+    public async Task<TimeSpan[]> FailAsync(RedisKey[] keys, TimeSpan window, int freeFailures, TimeSpan cap)
     {
-        var window = TimeSpan.FromSeconds(throttle.WindowSeconds);
-        var cap = TimeSpan.FromSeconds(throttle.MaxBackoffSeconds);
-        var results = await RunAsync(keys, FailScript, [(long)window.TotalMilliseconds, throttle.FreeFailures, (long)cap.TotalMilliseconds], "sign-in backoff");
+        var results = await RunAsync(keys, FailScript, [(long)window.TotalMilliseconds, freeFailures, (long)cap.TotalMilliseconds], "sign-in backoff");
         if (results is not null)
         {
             return results.Select(r => TimeSpan.FromMilliseconds((long)r)).ToArray();
         }
 
-        return keys.Select(k => _local.Fail(k.ToString(), window, throttle.FreeFailures, cap)).ToArray();
+        return keys.Select(k => _local.Fail(k.ToString(), window, freeFailures, cap)).ToArray();
     }
 
     public async Task ResetAsync(RedisKey key)
@@ -104,7 +105,7 @@ public sealed class LimitCounters(RedisConnection? redis, IOptions<ChatPortalOpt
             catch (Exception exception) when (exception is RedisException or RedisTimeoutException)
             {
                 // The failures then age out with their window; a reset is a courtesy, not a rule.
-                SecurityLog.CountingLocally(logger, exception, "a sign-in reset");
+                Log.CountingLocally(logger, exception, "a sign-in reset");
             }
         }
     }
@@ -142,7 +143,13 @@ public sealed class LimitCounters(RedisConnection? redis, IOptions<ChatPortalOpt
     {
         if (Interlocked.Exchange(ref _degraded, 1) == 0)
         {
-            SecurityLog.CountingLocally(logger, exception, what);
+            Log.CountingLocally(logger, exception, what);
         }
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(3004, LogLevel.Warning, "Redis is unavailable for {What}; counting on this node only until it is back.")]
+        public static partial void CountingLocally(ILogger logger, Exception? exception, string what);
     }
 }

@@ -2,7 +2,7 @@ using System.Security.Cryptography;
 using System.Text;
 using StackExchange.Redis;
 
-namespace ChatPortal.Security;
+namespace ChatPortal.Core.Limits;
 
 /// <summary>
 /// The Redis keys of the web layer's counters, from the configured prefix, in the style of Core's
