@@ -7,6 +7,13 @@ if (args.Contains("--help"))
     return 0;
 }
 
+if (args.Contains("--render"))
+{
+    // Markdown rendering of one streaming answer, whole text vs incremental: no nodes, no Redis.
+    var at = Array.IndexOf(args, "--tokens");
+    return RenderBenchmark.Run(Console.Out, at >= 0 && at + 1 < args.Length ? int.Parse(args[at + 1], System.Globalization.CultureInfo.InvariantCulture) : 4_000);
+}
+
 BenchOptions options;
 try
 {
