@@ -35,3 +35,9 @@ if (options.Write)
 }
 
 return 0;
+
+/// <summary>
+/// Internal on purpose: referencing the web project (for <c>--render</c>) brings ASP.NET Core's generator that
+/// makes a top-level <c>Program</c> public, and the test project sees both this and the web app's <c>Program</c>.
+/// </summary>
+internal partial class Program;
