@@ -66,11 +66,13 @@ public sealed class RichAnswerTests(ShowcaseFixture fixture) : BrowserTest<Showc
         await Expect(chat.AssistantMessages).ToHaveCountAsync(1);
         await Expect(chat.ComposerInput).ToBeInViewportAsync();
 
-        // A tap beside the open drawer closes it, and so does Esc.
+        // Esc closes it, and the focus goes from the drawer (where opening put it) back to the toggle.
         await chat.SidebarToggle.ClickAsync();
         await Expect(item).ToBeVisibleAsync();
+        await Expect(item).ToBeFocusedAsync();
         await Page.Keyboard.PressAsync("Escape");
         await Expect(item).Not.ToBeVisibleAsync();
+        await Expect(chat.SidebarToggle).ToBeFocusedAsync();
         Assert.True(await Page.EvaluateAsync<int>(PageWiderThanTheWindow) <= 0, "The page scrolls sideways at 390 px.");
     }
 
@@ -79,6 +81,8 @@ public sealed class RichAnswerTests(ShowcaseFixture fixture) : BrowserTest<Showc
     {
         var chat = ChatOn(Fixture.Node);
         await chat.OpenAsync();
+        await Expect(chat.EmptyConversation).ToBeVisibleAsync();
+        await Screenshots.SaveAsync(Page, "chat-empty-light.png");
         await chat.SendAsync("How do I stop an answer from another node?");
         await Expect(chat.LastAnswer).ToHaveAttributeAsync("data-status", "completed");
         await Expect(chat.LastAnswerCodeBlocks).ToHaveCountAsync(3);

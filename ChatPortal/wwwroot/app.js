@@ -10,6 +10,17 @@ window.chatPortal = {
     saveTheme(dark) {
         localStorage.setItem('chatportal-theme', dark ? 'dark' : 'light');
     },
+    // The phone drawer: opened, focus its current conversation (or New chat); closed, give the focus back to the
+    // toggle if it was in the drawer (or lost to the page), so a keyboard user is never left on a hidden element.
+    drawerFocus(open) {
+        const drawer = document.getElementById('cp-sidebar');
+        const toggle = document.querySelector('[data-testid=sidebar-toggle]');
+        if (open) {
+            (drawer?.querySelector('[aria-current=page]') ?? drawer?.querySelector('a, button'))?.focus();
+        } else if (toggle && (document.activeElement === document.body || drawer?.contains(document.activeElement))) {
+            toggle.focus();
+        }
+    },
     async copy(text) {
         try {
             await navigator.clipboard.writeText(text);
