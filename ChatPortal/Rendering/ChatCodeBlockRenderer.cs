@@ -30,6 +30,8 @@ internal sealed class ChatCodeBlockRenderer : HtmlObjectRenderer<CodeBlock>
         renderer.Write("<button type=\"button\" class=\"cp-code-copy\" data-copy-code aria-label=\"Copy code\">")
             .Write("<svg viewBox=\"0 0 24 24\" width=\"14\" height=\"14\" aria-hidden=\"true\" focusable=\"false\"><path fill=\"currentColor\" d=\"M16 1H4a2 2 0 0 0-2 2v14h2V3h12V1zm3 4H8a2 2 0 0 0-2 2v14a2 2 0 0 0 2 2h11a2 2 0 0 0 2-2V7a2 2 0 0 0-2-2zm0 16H8V7h11v14z\"/></svg>")
             .Write("<span class=\"cp-code-copy-text\">Copy</span></button></div>");
+        // Focusable: a block whose long lines scroll sideways must be scrollable from the keyboard too (axe's
+        // scrollable-region-focusable); the table wrapper does the same.
         renderer.Write("<pre tabindex=\"0\"><code");
         if (cssName.Length > 0)
         {
