@@ -23,8 +23,7 @@ public sealed class ShowcaseFixture : IBrowserFixture, IAsyncLifetime
             _model = ShowcaseModel.Start();
             var node = NodeProcess.StartAsync(NodeId, _model.NodeSettings());
             var chromium = Chromium.LaunchAsync();
-            _node = await node;
-            _chromium = await chromium;
+            await Task.WhenAll(Capture(node, n => _node = n), Capture(chromium, c => _chromium = c));
         }
         catch
         {
@@ -32,6 +31,9 @@ public sealed class ShowcaseFixture : IBrowserFixture, IAsyncLifetime
             throw;
         }
     }
+
+    /// <summary>Keeps the node or the browser as soon as it runs, so a failure of the other one still disposes it.</summary>
+    private static async Task Capture<T>(Task<T> start, Action<T> keep) => keep(await start);
 
     public async Task DisposeAsync()
     {
