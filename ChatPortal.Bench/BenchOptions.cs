@@ -11,6 +11,7 @@ public sealed record BenchOptions
     public const string Usage = """
         ChatPortal.Bench: push vs in-memory vs polling, at several concurrency levels.
 
+          --render [--tokens N]   Markdown rendering of one streaming answer (default 4000 tokens): whole text vs incremental
           --quick                 levels 10,100 (about two minutes)
           --smoke                 2 nodes, one level of 8 streams, 300-token answers (for tests)
           (default)               full: levels 10,100,300,1000

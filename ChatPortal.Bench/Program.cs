@@ -7,6 +7,13 @@ if (args.Contains("--help"))
     return 0;
 }
 
+if (args.Contains("--render"))
+{
+    // Markdown rendering of one streaming answer, whole text vs incremental: no nodes, no Redis.
+    var at = Array.IndexOf(args, "--tokens");
+    return RenderBenchmark.Run(Console.Out, at >= 0 && at + 1 < args.Length ? int.Parse(args[at + 1], System.Globalization.CultureInfo.InvariantCulture) : 4_000);
+}
+
 BenchOptions options;
 try
 {
@@ -28,3 +35,9 @@ if (options.Write)
 }
 
 return 0;
+
+/// <summary>
+/// Internal on purpose: referencing the web project (for <c>--render</c>) brings ASP.NET Core's generator that
+/// makes a top-level <c>Program</c> public, and the test project sees both this and the web app's <c>Program</c>.
+/// </summary>
+internal partial class Program;

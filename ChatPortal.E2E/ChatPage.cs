@@ -43,6 +43,15 @@ public sealed partial class ChatPage(IPage page, NodeProcess node)
 
     public ILocator RedisBanner => page.GetByTestId("redis-banner");
 
+    /// <summary>The phone layout's button that opens and closes the conversation list.</summary>
+    public ILocator SidebarToggle => page.GetByTestId("sidebar-toggle");
+
+    /// <summary>The polite live region that says when an answer starts and ends.</summary>
+    public ILocator AnswerAnnouncer => page.GetByTestId("answer-announcer");
+
+    /// <summary>The code blocks of the newest answer (header with language and copy button, then the code).</summary>
+    public ILocator LastAnswerCodeBlocks => LastAnswer.Locator(".cp-code");
+
     /// <summary>The id in <c>/c/{id}</c> of the current URL.</summary>
     public string ConversationId => ConversationUrl().Match(page.Url) is { Success: true } match
         ? match.Groups[1].Value

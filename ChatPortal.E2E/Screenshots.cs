@@ -26,7 +26,14 @@ public static class Screenshots
 
         try
         {
-            await page.ScreenshotAsync(new() { Path = path, FullPage = true, Animations = ScreenshotAnimations.Disabled });
+            // A tooltip still open from the last click or focus (they close after a delay) is left out of the picture.
+            await page.ScreenshotAsync(new()
+            {
+                Path = path,
+                FullPage = true,
+                Animations = ScreenshotAnimations.Disabled,
+                Style = ".mud-popover-open.mud-tooltip { visibility: hidden !important; }",
+            });
         }
         finally
         {

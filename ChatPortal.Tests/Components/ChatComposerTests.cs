@@ -151,6 +151,45 @@ public sealed class ChatComposerTests : ComponentTest
         Assert.Empty(_sent);
     }
 
+    [Fact]
+    public void AfterSendingTheFocusGoesBackToTheTextArea()
+    {
+        var module = JSInterop.SetupModule("./Components/Pages/Chat/ChatComposer.razor.js");
+        var cut = RenderComposer(isGenerating: false);
+        var focusesBefore = module.Invocations["focus"].Count;
+
+        cut.Find("[data-testid=composer-input]").Input("Hello");
+        cut.Find("[data-testid=send-button]").Click();
+
+        Assert.Equal(["Hello"], _sent);
+        Assert.Equal(focusesBefore + 1, module.Invocations["focus"].Count);
+    }
+
+    [Fact]
+    public void AfterStopTheFocusGoesBackToTheTextArea()
+    {
+        var module = JSInterop.SetupModule("./Components/Pages/Chat/ChatComposer.razor.js");
+        var cut = RenderComposer(isGenerating: true);
+        var focusesBefore = module.Invocations["focus"].Count;
+
+        cut.Find("[data-testid=stop-button]").Click();
+
+        Assert.Equal(1, _stops);
+        Assert.Equal(focusesBefore + 1, module.Invocations["focus"].Count);
+    }
+
+    [Fact]
+    public void EveryButtonHasAnAccessibleName()
+    {
+        foreach (var generating in new[] { false, true })
+        {
+            var cut = RenderComposer(isGenerating: generating);
+
+            Assert.All(cut.FindAll("button"), b => Assert.False(string.IsNullOrWhiteSpace(b.GetAttribute("aria-label")), b.OuterHtml));
+            Assert.Equal("Message", cut.Find("[data-testid=composer-input]").GetAttribute("aria-label"));
+        }
+    }
+
     private IRenderedComponent<ChatComposer> RenderComposer(bool isGenerating, bool stopping = false, bool disabled = false) =>
         Render<ChatComposer>(p => p
             .Add(c => c.IsGenerating, isGenerating)

@@ -1,6 +1,7 @@
 using Bunit;
 using ChatPortal.Components.Pages.Chat;
 using ChatPortal.Core.Conversations;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace ChatPortal.Tests.Components;
 
@@ -162,6 +163,50 @@ public sealed class ChatMessageItemTests : ComponentTest
         Assert.Equal(renders + 1, cut.RenderCount);
         Assert.Equal("completed", cut.Find("[data-testid=message]").GetAttribute("data-status"));
         Assert.Contains("First and more", cut.Find(".cp-markdown").TextContent);
+    }
+
+    [Fact]
+    public void ACodeBlockShowsItsLanguageACopyButtonAndHighlightedCode()
+    {
+        var cut = RenderMessage(Assistant("Try this:\n\n```python\ndef f():\n    return 1\n```\n\n| a | b |\n|---|---|\n| 1 | 2 |", MessageStatus.Completed));
+
+        var block = cut.Find(".cp-markdown .cp-code");
+        Assert.Equal("Python", block.QuerySelector(".cp-code-lang")?.TextContent);
+        var copy = block.QuerySelector("button[data-copy-code]");
+        Assert.NotNull(copy);
+        Assert.Equal("Copy code", copy!.GetAttribute("aria-label"));
+        Assert.Equal("def", block.QuerySelector("pre code .keyword")?.TextContent);
+        Assert.Equal("def f():\n    return 1", block.QuerySelector("pre code")?.TextContent);
+        Assert.NotNull(cut.Find(".cp-markdown .cp-table > table"));
+    }
+
+    [Fact]
+    public void AStoredAnswerIsShownInTheSameBlocksAsTheStreamedOne()
+    {
+        const string text = "First paragraph.\n\n```js\nlet a = 1;\n\nlet b = 2;\n```\n\nLast paragraph.";
+        var streamed = new ChatPortal.Rendering.IncrementalMarkdown(Services.GetRequiredService<ChatPortal.Rendering.MarkdownRenderer>());
+        for (var i = 1; i <= text.Length; i += 7)
+        {
+            streamed.Update(text[..i]);
+        }
+
+        var live = Render<ChatMessageItem>(p => p
+            .Add(c => c.Message, Assistant(text, MessageStatus.Streaming))
+            .Add(c => c.Rendered, streamed.Update(text)));
+        var stored = RenderMessage(Assistant(text, MessageStatus.Completed));
+
+        Assert.Equal(2, streamed.Update(text).Blocks.Count); // the last line waits for its line break
+        Assert.Equal(stored.Find(".cp-markdown").InnerHtml, live.Find(".cp-markdown").InnerHtml);
+    }
+
+    [Fact]
+    public void TheTypingIndicatorHasARoleForItsLabel()
+    {
+        var cut = RenderMessage(Assistant("", MessageStatus.Streaming));
+
+        var typing = cut.Find("[data-testid=typing-indicator]");
+        Assert.Equal("img", typing.GetAttribute("role"));
+        Assert.False(string.IsNullOrEmpty(typing.GetAttribute("aria-label")));
     }
 
     private IRenderedComponent<ChatMessageItem> RenderMessage(ChatMessage message) =>

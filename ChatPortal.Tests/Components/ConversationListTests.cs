@@ -74,6 +74,34 @@ public sealed class ConversationListTests : ComponentTest
         Assert.Equal(1, created);
     }
 
+    [Fact]
+    public void PickingAConversationOrNewChatTellsThePageSoThePhoneDrawerCloses()
+    {
+        var selected = 0;
+        var created = 0;
+        var cut = Render<ConversationList>(p => p
+            .Add(c => c.Conversations, Conversations)
+            .Add(c => c.OnNew, () => created++)
+            .Add(c => c.OnSelect, () => selected++));
+
+        cut.FindAll("[data-testid=conversation-item]")[1].Click();
+        Assert.Equal(1, selected);
+
+        cut.Find("[data-testid=new-conversation]").Click();
+        Assert.Equal(2, selected);
+        Assert.Equal(1, created);
+    }
+
+    [Fact]
+    public void TheListIsANamedNavigationLandmarkTheToggleCanPointAt()
+    {
+        var cut = RenderList("aaaaaaaaaaaaaaaaaaaaaaaa");
+
+        var nav = cut.Find("nav");
+        Assert.Equal("cp-sidebar", nav.Id);
+        Assert.Equal("Conversations", nav.GetAttribute("aria-label"));
+    }
+
     private IRenderedComponent<ConversationList> RenderList(string? activeId) =>
         Render<ConversationList>(p => p
             .Add(c => c.Conversations, Conversations)

@@ -68,6 +68,34 @@ public sealed class StreamingMessageItemTests : ComponentTest
     }
 
     [Fact]
+    public void FinishedBlocksAreParsedOnceNotOnEveryRender()
+    {
+        const int tokenCount = 1_200;
+        var tokens = ChatPortal.Core.Generation.SimulatedChatClient.Tokenize(
+            ChatPortal.Core.Generation.SimulatedChatClient.Compose("How do I stream an answer?", tokenCount), tokenCount);
+        var text = string.Concat(tokens);
+        var answer = new StreamingAnswer("task-1", DateTimeOffset.UtcNow);
+        var cut = Render<StreamingMessageItem>(p => p.Add(c => c.Answer, answer));
+        long naive = 0;
+
+        // 60 batches, each rendered before the next arrives: what a page sees at 20 renders a second.
+        foreach (var batch in tokens.Chunk(tokenCount / 60))
+        {
+            var parsedBefore = cut.Instance.CharactersParsed;
+            answer.Append(string.Concat(batch));
+            cut.WaitForState(() => cut.Instance.CharactersParsed > parsedBefore, Patience); // this batch was rendered
+            naive += answer.Text.Length;
+        }
+
+        cut.WaitForAssertion(() => Assert.EndsWith(ChatPage(tokens[^1]), cut.Find(".cp-markdown").TextContent.TrimEnd()), Patience);
+        var parsed = cut.Instance.CharactersParsed;
+        Assert.True(parsed < naive / 5, $"{parsed} characters parsed over 60 renders of a {text.Length}-character answer; re-parsing it whole each time: {naive}.");
+        Assert.True(cut.FindAll(".cp-markdown .cp-code").Count >= 5);
+    }
+
+    private static string ChatPage(string token) => token.Trim().TrimEnd('`').Trim();
+
+    [Fact]
     public async Task ADisposedItemStopsListeningToTheAnswer()
     {
         var answer = new StreamingAnswer("task-1", DateTimeOffset.UtcNow);

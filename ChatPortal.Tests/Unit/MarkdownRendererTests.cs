@@ -113,8 +113,8 @@ public sealed partial class MarkdownRendererTests
     {
         var html = _renderer.ToHtml("Before\n\n```csharp\nif (a < b && c > d) { Console.WriteLine(\"<script>\"); }\n```\n\nAfter");
 
-        Assert.Contains("<pre><code class=\"language-csharp\">", html);
-        Assert.Contains("if (a &lt; b &amp;&amp; c &gt; d)", html);
+        Assert.Matches("<pre[^>]*><code class=\"language-csharp\">", html);
+        Assert.Contains("if</span> (a &lt; b &amp;&amp; c &gt; d)", html);
         Assert.Contains("&lt;script&gt;", html);
         Assert.DoesNotContain("<script", html);
         Assert.Contains("<p>After</p>", html);
@@ -126,7 +126,7 @@ public sealed partial class MarkdownRendererTests
         var html = _renderer.ToHtml("Use `Task.Delay` here.\n\n    var x = 1;\n");
 
         Assert.Contains("<code>Task.Delay</code>", html);
-        Assert.Contains("<pre><code>var x = 1;", html);
+        Assert.Matches("<pre[^>]*><code>var x = 1;", html);
     }
 
     [Fact]
@@ -147,6 +147,101 @@ public sealed partial class MarkdownRendererTests
         const string markdown = "**hi** <script>x</script>";
 
         Assert.Equal(_renderer.ToHtml(markdown), _renderer.ToMarkup(markdown).Value);
+    }
+
+    [Fact]
+    public void ACodeBlockIsHighlightedWithClassesNotInlineColours()
+    {
+        var html = _renderer.ToHtml("```csharp\nvar text = \"hi\"; // say it\n```");
+
+        Assert.Contains("<code class=\"language-csharp\">", html);
+        Assert.Contains("<span class=\"keyword\">var</span>", html);
+        Assert.Contains("<span class=\"string\">&quot;hi&quot;</span>", html);
+        Assert.Contains("<span class=\"comment\">// say it</span>", html);
+        Assert.DoesNotContain("style=", html);
+    }
+
+    [Theory]
+    [InlineData("csharp", "C#", "public class A { }")]
+    [InlineData("cs", "C#", "public class A { }")]
+    [InlineData("js", "JavaScript", "const a = function () { return 1; };")]
+    [InlineData("typescript", "TypeScript", "const a: string = 'x';")]
+    [InlineData("python", "Python", "def f(x):\n    return None")]
+    [InlineData("json", "JSON", "{\"a\": 1, \"b\": true}")]
+    [InlineData("sql", "SQL", "SELECT id FROM users WHERE id = 1")]
+    [InlineData("bash", "Shell", "# install\nexport A=1\necho \"$A\"")]
+    [InlineData("sh", "Shell", "if [ -f x ]; then echo yes; fi")]
+    [InlineData("html", "HTML", "<div class=\"a\">x</div>")]
+    [InlineData("css", "CSS", ".a { color: red; }")]
+    [InlineData("java", "Java", "public static void main(String[] args) { }")]
+    [InlineData("go", "Go", "func main() {\n\tvar x int = 1 // one\n}")]
+    public void CommonLanguagesAreHighlightedAndNamed(string fence, string label, string code)
+    {
+        var html = _renderer.ToHtml($"```{fence}\n{code}\n```");
+
+        Assert.Contains($"<span class=\"cp-code-lang\">{System.Net.WebUtility.HtmlEncode(label)}</span>", html);
+        Assert.Matches("<span class=\"[A-Za-z]+\">", CodeOf(html));
+    }
+
+    [Fact]
+    public void ACodeBlockHasAHeaderWithACopyButtonAndScrollsOnItsOwn()
+    {
+        var html = _renderer.ToHtml("```\nplain\n```");
+
+        Assert.StartsWith("<div class=\"cp-code\"><div class=\"cp-code-head\"><span class=\"cp-code-lang\">Code</span>", html);
+        Assert.Contains("<button type=\"button\" class=\"cp-code-copy\" data-copy-code aria-label=\"Copy code\">", html);
+        Assert.Contains("<pre tabindex=\"0\"><code>plain</code></pre></div>", html);
+    }
+
+    [Theory]
+    [InlineData("html")]
+    [InlineData("javascript")]
+    [InlineData("bash")]
+    [InlineData("unknown-language")]
+    [InlineData("")]
+    public void CodeInABlockIsEscapedWhateverItsLanguage(string fence)
+    {
+        var html = _renderer.ToHtml($"```{fence}\n<script>alert(1)</script><img src=x onerror=alert(1)>\n```");
+
+        Assert.DoesNotContain("<script", html, StringComparison.OrdinalIgnoreCase);
+        Assert.DoesNotContain("<img", html, StringComparison.OrdinalIgnoreCase);
+        Assert.Contains("&lt;", html);
+    }
+
+    [Fact]
+    public void AFenceLanguageCannotBreakOutOfItsAttributeOrLabel()
+    {
+        var html = _renderer.ToHtml("```\"><img/src=x/onerror=alert(1)>\ncode\n```");
+
+        Assert.DoesNotContain("<img", html, StringComparison.OrdinalIgnoreCase);
+        Assert.Contains("class=\"language-imgsrcxonerroralert1\"", html);
+    }
+
+    [Fact]
+    public void AnUnclosedFenceWhileStreamingShowsTheCodeSoFar()
+    {
+        var html = _renderer.ToHtml("Here it is:\n\n```python\ndef answer():\n    return 4");
+
+        Assert.Contains("<p>Here it is:</p>", html);
+        Assert.Contains("<span class=\"cp-code-lang\">Python</span>", html);
+        Assert.Contains("<span class=\"keyword\">def</span> answer():", CodeOf(html));
+        Assert.EndsWith("</code></pre></div>\n", html);
+    }
+
+    [Fact]
+    public void ATableIsWrappedSoItScrollsInsideTheMessage()
+    {
+        var html = _renderer.ToHtml("| a | b |\n|---|---|\n| 1 | 2 |\n");
+
+        Assert.StartsWith("<div class=\"cp-table\" tabindex=\"0\">\n<table>", html);
+        Assert.Contains("<th>a</th>", html);
+        Assert.Contains("</table></div>", html.Replace("\n", ""));
+    }
+
+    private static string CodeOf(string html)
+    {
+        var start = html.IndexOf("<code", StringComparison.Ordinal);
+        return html[start..html.IndexOf("</code>", start, StringComparison.Ordinal)];
     }
 
     /// <summary>Every href and src value, HTML-decoded.</summary>

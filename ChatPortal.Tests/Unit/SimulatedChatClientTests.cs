@@ -52,7 +52,7 @@ public sealed partial class SimulatedChatClientTests
         Assert.True(Regex.Count(html, "<p>") >= 2);
         Assert.Contains("<ul>", html);
         Assert.Contains("<li>", html);
-        Assert.Contains("<pre><code class=\"language-csharp\">", html);
+        Assert.Matches("<pre[^>]*><code class=\"language-csharp\">", html);
     }
 
     [Fact]

@@ -1,5 +1,7 @@
 using Markdig;
+using Markdig.Extensions.Tables;
 using Markdig.Renderers;
+using Markdig.Renderers.Html;
 using Markdig.Syntax;
 using Markdig.Syntax.Inlines;
 using Microsoft.AspNetCore.Components;
@@ -9,6 +11,9 @@ namespace ChatPortal.Rendering;
 /// <summary>
 /// Markdown to HTML for user and model text. Raw HTML is escaped, not rendered, and link or image targets
 /// with a scheme other than http, https or mailto are dropped: neither side of a chat can inject script.
+/// Code blocks are highlighted here, on the server (<see cref="ChatCodeBlockRenderer"/>); tables scroll inside a
+/// wrapper. <see cref="RenderBlocks"/> and <see cref="IncrementalMarkdown"/> render a message as top-level blocks,
+/// so that a streaming answer parses only its last, still open block again.
 /// </summary>
 public sealed class MarkdownRenderer
 {
@@ -23,6 +28,9 @@ public sealed class MarkdownRenderer
         .Build();
 
     public MarkupString ToMarkup(string markdown) => new(ToHtml(markdown));
+
+    /// <summary>A whole message as blocks: the same HTML as <see cref="ToHtml"/>, in the shape a streamed one has.</summary>
+    public RenderedMarkdown RenderBlocks(string markdown) => new IncrementalMarkdown(this).Update(markdown ?? "");
 
     public string ToHtml(string markdown)
     {
@@ -48,6 +56,12 @@ public sealed class MarkdownRenderer
         using var writer = new StringWriter();
         var renderer = new HtmlRenderer(writer);
         _pipeline.Setup(renderer);
+        renderer.ObjectRenderers.ReplaceOrAdd<CodeBlockRenderer>(new ChatCodeBlockRenderer());
+        if (renderer.ObjectRenderers.Find<HtmlTableRenderer>() is { } tables)
+        {
+            renderer.ObjectRenderers.ReplaceOrAdd<HtmlTableRenderer>(new TableWrapperRenderer(tables));
+        }
+
         renderer.Render(document);
         writer.Flush();
         return writer.ToString();

@@ -1,4 +1,4 @@
-// Small page helpers used through JS interop.
+// Small page helpers used through JS interop, and two delegated listeners that need no interop at all.
 window.chatPortal = {
     prefersDark() {
         const saved = localStorage.getItem('chatportal-theme');
@@ -10,12 +10,27 @@ window.chatPortal = {
     saveTheme(dark) {
         localStorage.setItem('chatportal-theme', dark ? 'dark' : 'light');
     },
+    // The phone drawer: opened, focus its current conversation (or New chat); closed, give the focus back to the
+    // toggle if it was in the drawer (or lost to the page), so a keyboard user is never left on a hidden element.
+    drawerFocus(open) {
+        const drawer = document.getElementById('cp-sidebar');
+        const toggle = document.querySelector('[data-testid=sidebar-toggle]');
+        if (open) {
+            (drawer?.querySelector('[aria-current=page]') ?? drawer?.querySelector('a, button'))?.focus();
+        } else if (toggle && (document.activeElement === document.body || drawer?.contains(document.activeElement))) {
+            toggle.focus();
+        }
+    },
     async copy(text) {
         try {
             await navigator.clipboard.writeText(text);
         } catch {
+            // No clipboard API (an insecure origin, a denied permission): the old way, through a selection.
             const area = document.createElement('textarea');
             area.value = text;
+            area.setAttribute('readonly', '');
+            area.style.position = 'fixed';
+            area.style.opacity = '0';
             document.body.appendChild(area);
             area.select();
             document.execCommand('copy');
@@ -23,3 +38,56 @@ window.chatPortal = {
         }
     }
 };
+
+// The copy button of every code block (rendered on the server, so it has no handler of its own): one listener for
+// all of them. The button says "Copied" for a moment.
+document.addEventListener('click', async event => {
+    const button = event.target instanceof Element ? event.target.closest('[data-copy-code]') : null;
+    const code = button?.closest('.cp-code')?.querySelector('pre code');
+    if (!code) {
+        return;
+    }
+
+    await window.chatPortal.copy(code.textContent);
+    const label = button.querySelector('.cp-code-copy-text');
+    button.dataset.copied = 'true';
+    button.setAttribute('aria-label', 'Copied');
+    if (label) {
+        label.textContent = 'Copied';
+    }
+
+    clearTimeout(button.__cpCopied);
+    button.__cpCopied = setTimeout(() => {
+        delete button.dataset.copied;
+        button.setAttribute('aria-label', 'Copy code');
+        if (label) {
+            label.textContent = 'Copy';
+        }
+    }, 1600);
+});
+
+// Esc in the chat: closes the phone drawer if it is open, else stops the running answer (the Stop button's own
+// click, so the page does exactly what a click does). Not while a dialog or a menu is open: Esc is theirs.
+document.addEventListener('keydown', event => {
+    if (event.key !== 'Escape' || event.defaultPrevented || event.isComposing) {
+        return;
+    }
+
+    const chat = document.querySelector('.cp-chat');
+    const active = document.activeElement;
+    if (!chat || document.querySelector('.mud-dialog-container, .mud-popover-open:not(.mud-tooltip)')
+        || !(active === document.body || active === null || chat.contains(active))) {
+        return;
+    }
+
+    if (chat.classList.contains('cp-sidebar-open')) {
+        chat.querySelector('[data-testid=sidebar-toggle]')?.click();
+        return;
+    }
+
+    const stop = chat.querySelector('[data-testid=stop-button]:not([disabled])');
+    if (stop) {
+        event.preventDefault();
+        stop.click();
+    }
+});

@@ -20,8 +20,10 @@ internal static class ChatPortalTheme
             TextPrimary = "#0f172a",
             TextSecondary = "#475569",
             LinesDefault = "#e2e8f0",
-            Success = "#16a34a",
-            Warning = "#d97706",
+            // Green and amber one shade darker than the usual 600s: as text on white and as a filled chip with white
+            // text they pass WCAG AA (4.5:1), which axe checks.
+            Success = "#15803d",
+            Warning = "#b45309",
             Error = "#dc2626",
         },
         PaletteDark = new PaletteDark
@@ -38,7 +40,9 @@ internal static class ChatPortalTheme
             TextSecondary = "#9ca3af",
             LinesDefault = "#1f2937",
             Success = "#22c55e",
+            SuccessContrastText = "#0b1120",
             Warning = "#f59e0b",
+            WarningContrastText = "#0b1120",
             Error = "#f87171",
         },
         Typography = new Typography

@@ -1,0 +1,106 @@
+namespace ChatPortal.E2E;
+
+/// <summary>Answers with tables and code, on a desktop and on a phone: copy, the drawer, no sideways scrolling, screenshots.</summary>
+[Collection(ShowcaseCollection.Name)]
+public sealed class RichAnswerTests(ShowcaseFixture fixture) : BrowserTest<ShowcaseFixture>(fixture)
+{
+    private const string PageWiderThanTheWindow = "() => document.documentElement.scrollWidth - window.innerWidth";
+
+    [Fact]
+    public async Task ACodeBlocksCopyButtonPutsItsCodeOnTheClipboard()
+    {
+        await Page.Context.GrantPermissionsAsync(["clipboard-read", "clipboard-write"], new() { Origin = Fixture.Node.Url });
+        var chat = ChatOn(Fixture.Node);
+        await chat.OpenAsync();
+        await chat.SendAsync("Show me how to stop an answer");
+        await Expect(chat.LastAnswer).ToHaveAttributeAsync("data-status", "completed");
+
+        var block = chat.LastAnswerCodeBlocks.First;
+        await Expect(block.Locator(".cp-code-lang")).ToHaveTextAsync("C#");
+        await Expect(block.Locator("pre code .keyword").First).ToBeVisibleAsync(); // highlighted on the server
+        var copy = block.GetByRole(AriaRole.Button, new() { Name = "Copy code" });
+        await copy.ClickAsync();
+
+        await Expect(block.Locator(".cp-code-copy")).ToHaveTextAsync("Copied");
+        Assert.Equal(ShowcaseModel.CSharpCode, await Page.EvaluateAsync<string>("() => navigator.clipboard.readText()"));
+        await Expect(block.Locator(".cp-code-copy")).ToHaveTextAsync("Copy", new() { Timeout = 5_000 });
+    }
+
+    [Fact]
+    public async Task OnAPhoneTheConversationListIsADrawerAndNothingScrollsSideways()
+    {
+        await Page.SetViewportSizeAsync(390, 844);
+        var chat = ChatOn(Fixture.Node);
+        await chat.OpenAsync();
+        var first = chat.ConversationId;
+        await chat.SendAsync("A table and some code, please");
+        await Expect(chat.LastAnswer).ToHaveAttributeAsync("data-status", "completed");
+        Assert.True(await Page.EvaluateAsync<int>(PageWiderThanTheWindow) <= 0, "The page scrolls sideways at 390 px.");
+        var wideTable = await Page.EvaluateAsync<bool>("() => { const t = document.querySelector('.cp-table'); return t.scrollWidth > t.clientWidth; }");
+        Assert.True(wideTable, "The table fits at 390 px: this test would not show that it scrolls inside its wrapper.");
+
+        // Closed: the list is off screen and the toggle says so.
+        await Expect(chat.SidebarToggle).ToBeVisibleAsync();
+        await Expect(chat.SidebarToggle).ToHaveAttributeAsync("aria-expanded", "false");
+        await Expect(chat.ConversationItems.First).Not.ToBeVisibleAsync();
+        await Expect(chat.NewConversationButton).Not.ToBeVisibleAsync();
+
+        // New chat from the drawer: it closes, a new conversation opens.
+        await chat.SidebarToggle.ClickAsync();
+        await Expect(chat.SidebarToggle).ToHaveAttributeAsync("aria-expanded", "true");
+        await Expect(chat.NewConversationButton).ToBeVisibleAsync();
+        await chat.NewConversationButton.ClickAsync();
+        await Expect(Page).ToHaveURLAsync(new System.Text.RegularExpressions.Regex("/c/(?!" + first + ")[^/]+$"));
+        await Expect(chat.EmptyConversation).ToBeVisibleAsync();
+        await Expect(chat.NewConversationButton).Not.ToBeVisibleAsync();
+
+        // Picking a conversation closes it too.
+        await chat.SidebarToggle.ClickAsync();
+        var item = chat.ConversationItems.And(Page.Locator($"[data-conversation-id='{first}']"));
+        await Expect(item).ToBeVisibleAsync();
+        Assert.True(await Page.EvaluateAsync<int>(PageWiderThanTheWindow) <= 0, "The open drawer makes the page scroll sideways.");
+        await item.ClickAsync();
+        await Expect(Page).ToHaveURLAsync(new System.Text.RegularExpressions.Regex("/c/" + first + "$"));
+        await Expect(item).Not.ToBeVisibleAsync();
+        await Expect(chat.SidebarToggle).ToHaveAttributeAsync("aria-expanded", "false");
+        await Expect(chat.AssistantMessages).ToHaveCountAsync(1);
+        await Expect(chat.ComposerInput).ToBeInViewportAsync();
+
+        // Esc closes it, and the focus goes from the drawer (where opening put it) back to the toggle.
+        await chat.SidebarToggle.ClickAsync();
+        await Expect(item).ToBeVisibleAsync();
+        await Expect(item).ToBeFocusedAsync();
+        await Page.Keyboard.PressAsync("Escape");
+        await Expect(item).Not.ToBeVisibleAsync();
+        await Expect(chat.SidebarToggle).ToBeFocusedAsync();
+        Assert.True(await Page.EvaluateAsync<int>(PageWiderThanTheWindow) <= 0, "The page scrolls sideways at 390 px.");
+    }
+
+    [Fact]
+    public async Task ScreenshotsOfARichAnswerOnADesktopAndAPhoneInLightAndDark()
+    {
+        var chat = ChatOn(Fixture.Node);
+        await chat.OpenAsync();
+        await Expect(chat.EmptyConversation).ToBeVisibleAsync();
+        await Screenshots.SaveAsync(Page, "chat-empty-light.png");
+        await chat.SendAsync("How do I stop an answer from another node?");
+        await Expect(chat.LastAnswer).ToHaveAttributeAsync("data-status", "completed");
+        await Expect(chat.LastAnswerCodeBlocks).ToHaveCountAsync(3);
+        await Expect(chat.LastAnswer.Locator(".cp-table table")).ToBeVisibleAsync();
+        await Expect(chat.AnswerAnnouncer).ToHaveTextAsync("Answer complete");
+
+        Screenshots.Publish(await Screenshots.SaveAsync(Page, "chat-code-light.png", growToContent: true), "chat-code-light.png");
+        await Page.SetViewportSizeAsync(390, 844);
+        Screenshots.Publish(await Screenshots.SaveAsync(Page, "chat-phone-light.png"), "chat-phone-light.png");
+
+        await Page.SetViewportSizeAsync(1280, 800);
+        await chat.ThemeToggle.ClickAsync();
+        await Expect(Page.Locator("body")).ToHaveCSSAsync("background-color", "rgb(11, 17, 32)");
+        Screenshots.Publish(await Screenshots.SaveAsync(Page, "chat-code-dark.png", growToContent: true), "chat-code-dark.png");
+        await Page.SetViewportSizeAsync(390, 844);
+        Screenshots.Publish(await Screenshots.SaveAsync(Page, "chat-phone-dark.png"), "chat-phone-dark.png");
+        await chat.SidebarToggle.ClickAsync();
+        await Expect(chat.ConversationItems.First).ToBeVisibleAsync();
+        Screenshots.Publish(await Screenshots.SaveAsync(Page, "chat-phone-drawer-dark.png"), "chat-phone-drawer-dark.png");
+    }
+}
