@@ -272,7 +272,8 @@ public sealed class StoreFaultTests
         await cluster.A.KillAsync();
         var killedAt = Stopwatch.StartNew();
         await cluster.A.RestartAsync();
-        Assert.Equal("node-a", (await b.GetConversationAsync(id)).GetProperty("activeTask").GetProperty("node").GetString());
+
+        // Released by a janitor: the new instance's, or b's (which may already have done it while node a restarted).
 
         await Cluster.EventuallyAsync(async () => (await a.GetConversationAsync(id)).GetProperty("activeTask").ValueKind == JsonValueKind.Null,
             TimeSpan.FromSeconds(20), "the killed instance's answer is released");
