@@ -89,7 +89,10 @@ public sealed partial class Janitor(
 
         // Two live instances under one NodeId: two processes configured alike, a loud operator error.
         var live = await leases.ListLiveAsync(LeaseKeeper.RenewInterval * 1.5, cancellationToken).ConfigureAwait(false);
-        var duplicates = live.GroupBy(i => i.NodeId).Where(g => g.Count() > 1).Select(g => g.Key).OrderBy(n => n, StringComparer.Ordinal).ToList();
+        // Both renewing since the later one started: a node killed and restarted at once under its name is not two.
+        var duplicates = live.GroupBy(i => i.NodeId)
+            .Where(g => g.Count(i => i.RenewedAt > g.Max(x => x.StartedAt)) > 1)
+            .Select(g => g.Key).OrderBy(n => n, StringComparer.Ordinal).ToList();
         foreach (var nodeId in duplicates)
         {
             Log.DuplicateNodeId(logger, nodeId);
