@@ -18,11 +18,36 @@ public sealed class AdminPageTests : ComponentTest
     private static readonly TimeSpan Push = TimeSpan.FromSeconds(1);
     private readonly FakeDashboardSource _source = new();
     private readonly CoordinationHealth _health = new();
+    private readonly ChatPortal.Core.Storage.DatabaseHealth _database = new(TimeProvider.System) { Provider = "Postgres" };
 
     public AdminPageTests()
     {
         Services.AddSingleton<IAdminDashboardSource>(_source);
         Services.AddSingleton(_health);
+        Services.AddSingleton(_database);
+    }
+
+    [Fact]
+    public void TwoLiveInstancesUnderOneNodeIdShowALoudWarningAsSoonAsTheyAreSeen()
+    {
+        var cut = Render<AdminPage>();
+        Assert.Empty(cut.FindAll("[data-testid=admin-duplicate-node]"));
+
+        _health.SetDuplicateNodeIds(["node-b"]);
+
+        cut.WaitForAssertion(() => Assert.Contains("node-b", cut.Find("[data-testid=admin-duplicate-node]").TextContent), Push);
+    }
+
+    [Fact]
+    public void AnUnreachableDatabaseIsShownUntilItAnswersAgain()
+    {
+        var cut = Render<AdminPage>();
+
+        _database.ReportFailure(new TimeoutException("connection timed out"));
+        cut.WaitForAssertion(() => Assert.Contains("connection timed out", cut.Find("[data-testid=admin-database-down]").TextContent), Push);
+
+        _database.ReportSuccess();
+        cut.WaitForAssertion(() => Assert.Empty(cut.FindAll("[data-testid=admin-database-down]")), Push);
     }
 
     [Fact]
