@@ -15,8 +15,15 @@ namespace ChatPortal.Core.Limits;
 public sealed partial class LimitCounters(RedisConnection? redis, IOptions<ChatPortalOptions> options, TimeProvider time, ILogger<LimitCounters> logger)
 {
     // A fixed window that starts at the first hit: count, and what is left of the window.
+    // Under the limit (the common case) this is one INCR inside the script: the window's expiry is set by the
+    // first hit, and the time left is read only once the limit is passed (for Retry-After).
     private const string HitScript = """
         local n = redis.call('INCR', KEYS[1])
+        if n == 1 then
+          redis.call('PEXPIRE', KEYS[1], ARGV[1])
+          return {n, tonumber(ARGV[1])}
+        end
+        if n <= tonumber(ARGV[2]) then return {n, 0} end
         local ttl = redis.call('PTTL', KEYS[1])
         if ttl < 0 then
           redis.call('PEXPIRE', KEYS[1], ARGV[1])
@@ -55,10 +62,13 @@ public sealed partial class LimitCounters(RedisConnection? redis, IOptions<ChatP
 
     public LimitKeys Keys { get; } = new(options.Value.KeyPrefix);
 
-    /// <summary>Counts one hit on each key; returns each key's count in its window and the time left of it.</summary>
-    public async Task<(long Count, TimeSpan Left)[]> HitAsync(RedisKey[] keys, TimeSpan window)
+    /// <summary>
+    /// Counts one hit on each key; returns each key's count in its window and, once a key's count passes its
+    /// limit (<paramref name="limits"/>, one per key), the time left of its window.
+    /// </summary>
+    public async Task<(long Count, TimeSpan Left)[]> HitAsync(RedisKey[] keys, long[] limits, TimeSpan window)
     {
-        var results = await RunAsync(keys, HitScript, [(long)window.TotalMilliseconds], "message limits");
+        var results = await RunAsync(keys, HitScript, i => [(long)window.TotalMilliseconds, limits[i]], "message limits");
         if (results is not null)
         {
             return results.Select(r => ((long)r[0], TimeSpan.FromMilliseconds((long)r[1]))).ToArray();
@@ -70,7 +80,7 @@ public sealed partial class LimitCounters(RedisConnection? redis, IOptions<ChatP
     /// <summary>Failures recorded on each key, and how long it is still blocked.</summary>
     public async Task<(long Failures, TimeSpan Blocked)[]> BlockedAsync(RedisKey[] keys)
     {
-        var results = await RunAsync(keys, BlockedScript, [], "sign-in backoff");
+        var results = await RunAsync(keys, BlockedScript, _ => [], "sign-in backoff");
         if (results is not null)
         {
             return results.Select(r => ((long)r[0], TimeSpan.FromMilliseconds((long)r[1]))).ToArray();
@@ -84,7 +94,7 @@ public sealed partial class LimitCounters(RedisConnection? redis, IOptions<ChatP
     /// <param name="cap">The longest wait (the first is 1 s, then 2, 4, … up to this).</param>
     public async Task<TimeSpan[]> FailAsync(RedisKey[] keys, TimeSpan window, int freeFailures, TimeSpan cap)
     {
-        var results = await RunAsync(keys, FailScript, [(long)window.TotalMilliseconds, freeFailures, (long)cap.TotalMilliseconds], "sign-in backoff");
+        var results = await RunAsync(keys, FailScript, _ => [(long)window.TotalMilliseconds, freeFailures, (long)cap.TotalMilliseconds], "sign-in backoff");
         if (results is not null)
         {
             return results.Select(r => TimeSpan.FromMilliseconds((long)r)).ToArray();
@@ -111,7 +121,7 @@ public sealed partial class LimitCounters(RedisConnection? redis, IOptions<ChatP
     }
 
     /// <summary>One script per key, sent together (one round trip); null when Redis is not there to ask.</summary>
-    private async Task<RedisResult[]?> RunAsync(RedisKey[] keys, string script, RedisValue[] values, string what)
+    private async Task<RedisResult[]?> RunAsync(RedisKey[] keys, string script, Func<int, RedisValue[]> values, string what)
     {
         if (redis is null)
         {
@@ -127,7 +137,7 @@ public sealed partial class LimitCounters(RedisConnection? redis, IOptions<ChatP
         try
         {
             var database = redis.Database;
-            var calls = keys.Select(key => database.ScriptEvaluateAsync(script, [key], values)).ToArray();
+            var calls = keys.Select((key, i) => database.ScriptEvaluateAsync(script, [key], values(i))).ToArray();
             var results = await Task.WhenAll(calls);
             Interlocked.Exchange(ref _degraded, 0);
             return results;

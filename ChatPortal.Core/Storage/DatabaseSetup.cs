@@ -15,7 +15,15 @@ public static class DatabaseSetup
     public static DbContextOptionsBuilder<T> Postgres<T>(DbContextOptionsBuilder<T> builder, string connectionString)
         where T : DbContext
     {
-        builder.UseNpgsql(connectionString, npgsql => npgsql.CommandTimeout(10)).UseSnakeCaseNamingConvention();
+        // Connections taken from the pool skip the session reset (DISCARD ALL, a transaction of its own each time):
+        // the store keeps no session state. An operator's explicit setting wins.
+        var settings = new Npgsql.NpgsqlConnectionStringBuilder(connectionString);
+        if (!connectionString.Contains("Reset On Close", StringComparison.OrdinalIgnoreCase))
+        {
+            settings.NoResetOnClose = true;
+        }
+
+        builder.UseNpgsql(settings.ConnectionString, npgsql => npgsql.CommandTimeout(10)).UseSnakeCaseNamingConvention();
         return builder;
     }
 }

@@ -32,8 +32,8 @@ public sealed class MessageLimiter(LimitCounters counters, IOptionsMonitor<ChatP
     {
         var limits = options.CurrentValue.Limits;
         var counts = clientAddress.Length == 0
-            ? await counters.HitAsync([counters.Keys.UserMessages(userId)], Window)
-            : await counters.HitAsync([counters.Keys.UserMessages(userId), counters.Keys.AddressMessages(clientAddress)], Window);
+            ? await counters.HitAsync([counters.Keys.UserMessages(userId)], [limits.MessagesPerMinute], Window)
+            : await counters.HitAsync([counters.Keys.UserMessages(userId), counters.Keys.AddressMessages(clientAddress)], [limits.MessagesPerMinute, limits.MessagesPerMinutePerAddress], Window);
         var user = counts[0];
         var address = counts.Length > 1 ? counts[1] : (Count: 0L, Left: TimeSpan.Zero);
         LimitDecision decision;
