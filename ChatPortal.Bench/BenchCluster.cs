@@ -81,9 +81,13 @@ public sealed class BenchCluster : IAsyncDisposable
             settings[key] = value;
         }
 
-        var starting = Enumerable.Range(0, mode.NodeCount(options)).Select(i => NodeProcess.StartAsync($"node-{(char)('a' + i)}", settings)).ToList();
+        // The first node alone (it applies the migrations to the fresh database), then the others together: on a
+        // loaded machine, several nodes migrating at once outlast a node's start deadline.
+        var starting = new List<Task<NodeProcess>> { NodeProcess.StartAsync("node-a", settings) };
         try
         {
+            await starting[0];
+            starting.AddRange(Enumerable.Range(1, mode.NodeCount(options) - 1).Select(i => NodeProcess.StartAsync($"node-{(char)('a' + i)}", settings)));
             var processes = await Task.WhenAll(starting);
             return new BenchCluster(mode, [.. processes.Select(p => p.BaseAddress)], [.. processes.Select(p => (string?)p.NodeId)], redis?.ConnectionString, redis, processes, postgres);
         }
