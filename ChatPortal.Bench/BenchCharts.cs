@@ -2,11 +2,12 @@ using System.Globalization;
 
 namespace ChatPortal.Bench;
 
-/// <summary>The two charts of docs/BENCHMARKS.md: cancel latency and Redis commands per answer, against concurrency.</summary>
+/// <summary>The three charts of docs/BENCHMARKS.md: cancel latency and Redis commands per answer, against concurrency.</summary>
 public static class BenchCharts
 {
     public const string CancelLatencyFile = "bench-cancel-latency.svg";
     public const string RedisCommandsFile = "bench-redis-commands.svg";
+    public const string DatabaseFile = "bench-database.svg";
 
     private const string PushColor = "#2563eb";
     private const string PollingColor = "#dc2626";
@@ -36,18 +37,33 @@ public static class BenchCharts
     public static string RedisCommands(BenchReport report) =>
         new SvgLineChart(
             "Redis commands per answer (INFO commandstats, all in)",
-            $"concurrent streams over {report.Options.Nodes} nodes",
+            $"concurrent streams over {report.Options.Nodes} nodes (single: one node)",
             "commands per answer",
             Categories(report))
         {
-            Note = $"{report.Options.ResponseTokens}-token answers; node heartbeats and dashboard sampling included; in-memory uses no Redis",
+            Note = $"{report.Options.ResponseTokens}-token answers; node heartbeats and dashboard sampling included; one node alone (SQLite) uses no Redis",
         }
-            .AddThreshold(15, "target all in ≤ 15")
-            .AddThreshold(6, "target coordination ≤ 6")
+            .AddThreshold(6, "target all in ≤ 6 (from 100 streams)")
             .Add("polling", PollingColor, Series(report, CoordinationMode.Polling, r => r.CommandsPerAnswer))
             .Add("push", PushColor, Series(report, CoordinationMode.Push, r => r.CommandsPerAnswer))
-            .Add("push, coordination only (node-reported)", PushColor, Series(report, CoordinationMode.Push, r => r.Coordination?.CommandsPerAnswer), dashed: true)
-            .Add("in-memory (no Redis: 0)", MemoryColor, Series(report, CoordinationMode.InMemory, r => r.CommandsPerAnswer), labelled: false)
+            .Add("push, answer path (idle background out)", PushColor, Series(report, CoordinationMode.Push, r => r.AnswerPathCommandsPerAnswer), dashed: true)
+            .Add("single node, SQLite (no Redis: 0)", MemoryColor, Series(report, CoordinationMode.Single, r => r.CommandsPerAnswer), labelled: false)
+            .Render();
+
+    public static string Database(BenchReport report) =>
+        new SvgLineChart(
+            "Database transactions per answer",
+            $"concurrent streams over {report.Options.Nodes} nodes (single: one node)",
+            "transactions per answer",
+            Categories(report))
+        {
+            Note = $"{report.Options.ResponseTokens}-token answers, {report.Options.CancelShare * 100:0} % stopped; answer path = lease renewals out",
+        }
+            .AddThreshold(2, "target answer path ≤ 2 (start, end)")
+            .Add("push, PostgreSQL's xact_commit, all in", PollingColor, Series(report, CoordinationMode.Push, r => r.PostgresCommitsPerAnswer), dashed: true)
+            .Add("push, node-reported, all in", PushColor, Series(report, CoordinationMode.Push, r => r.DbTransactionsPerAnswer), dashed: true)
+            .Add("push, node-reported, answer path", PushColor, Series(report, CoordinationMode.Push, r => r.AnswerPathDbTransactionsPerAnswer))
+            .Add("single node (SQLite), answer path", MemoryColor, Series(report, CoordinationMode.Single, r => r.AnswerPathDbTransactionsPerAnswer))
             .Render();
 
     private static IReadOnlyList<string> Categories(BenchReport report) =>

@@ -16,9 +16,13 @@ public sealed class BenchCluster : IAsyncDisposable
     private readonly PostgresServer? _postgres;
     private readonly IReadOnlyList<NodeProcess> _processes;
 
+    /// <summary>The database the nodes of a cluster mode share on the PostgreSQL this benchmark started.</summary>
+    public const string DatabaseName = "bench";
+
     private BenchCluster(CoordinationMode mode, IReadOnlyList<Uri> nodes, IReadOnlyList<string?> nodeIds, string? redisEndpoint, RedisServer? redis, IReadOnlyList<NodeProcess> processes, PostgresServer? postgres = null)
     {
         _postgres = postgres;
+        Postgres = postgres is null ? null : new PostgresCommitStats(postgres, DatabaseName);
         Mode = mode;
         Nodes = nodes;
         NodeIds = nodeIds;
@@ -37,6 +41,9 @@ public sealed class BenchCluster : IAsyncDisposable
     /// <summary>host:port of the Redis the nodes share, when it is known.</summary>
     public string? RedisEndpoint { get; }
 
+    /// <summary>The PostgreSQL server's own count of the bench database's commits, when this benchmark started it.</summary>
+    public PostgresCommitStats? Postgres { get; }
+
     /// <summary>True when this benchmark started the redis-server (false for given URLs).</summary>
     public bool OwnsRedis => _redis is not null;
 
@@ -45,7 +52,7 @@ public sealed class BenchCluster : IAsyncDisposable
 
     public static async Task<BenchCluster> StartAsync(CoordinationMode mode, BenchOptions options)
     {
-        var postgresStarting = mode.UsesRedis() ? PostgresServer.StartAsync() : null;
+        var postgresStarting = mode.UsesPostgres() ? PostgresServer.StartAsync() : null;
         var redis = mode.UsesRedis() ? await RedisServer.StartAsync() : null;
         var postgres = postgresStarting is null ? null : await postgresStarting;
         var settings = new Dictionary<string, string>
@@ -55,6 +62,7 @@ public sealed class BenchCluster : IAsyncDisposable
             ["ChatPortal__Model__Simulated__FirstTokenDelayMs"] = "0",
             ["ChatPortal__Limits__MessagesPerMinute"] = "100000",
             ["ChatPortal__Limits__MessagesPerMinutePerAddress"] = "100000", // every simulated user comes from 127.0.0.1
+            ["ChatPortal__Limits__ConcurrentAnswersPerUser"] = "100", // each simulated user runs one answer; no limit should ever bite
             ["Logging__LogLevel__ChatPortal"] = "Warning",
         };
         if (redis is not null)
@@ -65,7 +73,7 @@ public sealed class BenchCluster : IAsyncDisposable
         if (postgres is not null)
         {
             settings["ChatPortal__Database__Provider"] = "Postgres";
-            settings["ChatPortal__Database__ConnectionString"] = await postgres.CreateDatabaseAsync("bench", NodeMaxPoolSize);
+            settings["ChatPortal__Database__ConnectionString"] = await postgres.CreateDatabaseAsync(DatabaseName, NodeMaxPoolSize);
         }
 
         foreach (var (key, value) in mode.NodeSettings())
@@ -73,9 +81,28 @@ public sealed class BenchCluster : IAsyncDisposable
             settings[key] = value;
         }
 
-        var starting = Enumerable.Range(0, options.Nodes).Select(i => NodeProcess.StartAsync($"node-{(char)('a' + i)}", settings)).ToList();
+        // One node at a time (the first applies the migrations to the fresh database), each given a second chance:
+        // on a loaded shared machine, nodes starting together outlast a node's start deadline.
+        var starting = new List<Task<NodeProcess>>();
         try
         {
+            for (var i = 0; i < mode.NodeCount(options); i++)
+            {
+                var nodeId = $"node-{(char)('a' + i)}";
+                var start = NodeProcess.StartAsync(nodeId, settings);
+                try
+                {
+                    await start;
+                }
+                catch (TimeoutException)
+                {
+                    start = NodeProcess.StartAsync(nodeId, settings);
+                    await start;
+                }
+
+                starting.Add(start);
+            }
+
             var processes = await Task.WhenAll(starting);
             return new BenchCluster(mode, [.. processes.Select(p => p.BaseAddress)], [.. processes.Select(p => (string?)p.NodeId)], redis?.ConnectionString, redis, processes, postgres);
         }

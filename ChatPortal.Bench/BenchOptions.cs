@@ -9,15 +9,15 @@ namespace ChatPortal.Bench;
 public sealed record BenchOptions
 {
     public const string Usage = """
-        ChatPortal.Bench: push vs in-memory vs polling, at several concurrency levels.
+        ChatPortal.Bench: push (3 nodes, Redis + PostgreSQL) vs one node alone on SQLite vs polling, at several concurrency levels.
 
           --render [--tokens N]   Markdown rendering of one streaming answer (default 4000 tokens): whole text vs incremental
-          --quick                 levels 10,100 (about two minutes)
+          --quick                 levels 10,100 (about three minutes)
           --smoke                 2 nodes, one level of 8 streams, 300-token answers (for tests)
-          (default)               full: levels 10,100,300,1000
+          (default)               full: levels 10,100,300 (--levels 10,100,300,1000 adds the saturation level)
           --levels 10,100         concurrent streams per level
-          --nodes N               node processes per mode (default 3)
-          --modes push,polling    modes to run (default push,in-memory,polling)
+          --nodes N               node processes per cluster mode (default 3; single is always 1)
+          --modes push,polling    modes to run (default push,single,polling)
           --tokens N              answer length in tokens (default 500)
           --tps N                 simulated model pace, tokens/s per answer (default 100)
           --cancel-share F        share of answers cancelled through another node (default 0.25)
@@ -32,7 +32,7 @@ public sealed record BenchOptions
 
     public int Nodes { get; init; } = 3;
 
-    public IReadOnlyList<int> Levels { get; init; } = [10, 100, 300, 1000];
+    public IReadOnlyList<int> Levels { get; init; } = [10, 100, 300];
 
     public IReadOnlyList<CoordinationMode> Modes { get; init; } = CoordinationModes.All;
 
@@ -53,6 +53,12 @@ public sealed record BenchOptions
 
     /// <summary>Quiet time after each level: node heartbeats carry the last figures, and Redis's idle rate is sampled.</summary>
     public TimeSpan IdleGap { get; init; } = TimeSpan.FromSeconds(2.5);
+
+    /// <summary>
+    /// Wait before each PostgreSQL reading (after preparing a level's users, and the quiet gap after it), so its
+    /// statistics hold every commit (see <see cref="PostgresCommitStats"/>). Smoke: none (its PostgreSQL figures are then rough).
+    /// </summary>
+    public TimeSpan PostgresSettle { get; init; } = PostgresCommitStats.FlushDelay;
 
     public IReadOnlyList<string>? Urls { get; init; }
 
@@ -87,6 +93,7 @@ public sealed record BenchOptions
         WarmupStreams = 2,
         WarmupRounds = 1,
         IdleGap = TimeSpan.FromSeconds(2.2),
+        PostgresSettle = TimeSpan.Zero,
         Write = false,
     };
 

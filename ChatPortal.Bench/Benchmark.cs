@@ -4,7 +4,7 @@ namespace ChatPortal.Bench;
 
 /// <summary>
 /// One invocation. Every mode gets its own cluster for the whole run, and the levels are interleaved (each level
-/// runs push, in-memory, polling in turn, the other clusters idle meanwhile), so a change in the machine's load
+/// runs push, single, polling in turn, the other clusters idle meanwhile), so a change in the machine's load
 /// from outside hits all modes alike.
 /// </summary>
 public sealed class Benchmark(BenchOptions options, TextWriter log)
@@ -50,13 +50,14 @@ public sealed class Benchmark(BenchOptions options, TextWriter log)
         }
     }
 
-    /// <summary>docs/BENCHMARKS.md and the two charts under docs/images/.</summary>
+    /// <summary>docs/BENCHMARKS.md and the three charts under docs/images/.</summary>
     public static async Task<string> WriteAsync(BenchReport report, string directory)
     {
         var images = Path.Combine(directory, "images");
         Directory.CreateDirectory(images);
         await File.WriteAllTextAsync(Path.Combine(images, BenchCharts.CancelLatencyFile), BenchCharts.CancelLatency(report));
         await File.WriteAllTextAsync(Path.Combine(images, BenchCharts.RedisCommandsFile), BenchCharts.RedisCommands(report));
+        await File.WriteAllTextAsync(Path.Combine(images, BenchCharts.DatabaseFile), BenchCharts.Database(report));
         var path = Path.Combine(directory, "BENCHMARKS.md");
         await MarkdownReport.WriteAsync(report, path);
         return path;

@@ -6,7 +6,7 @@ public static class ConsoleReport
     public static void Write(BenchReport report, TextWriter output)
     {
         output.WriteLine();
-        output.WriteLine($"ChatPortal.Bench, {report.Options.Profile}: {report.Options.Nodes} nodes, {report.Options.ResponseTokens}-token answers at {report.Options.TokensPerSecond} tokens/s, " +
+        output.WriteLine($"ChatPortal.Bench, {report.Options.Profile}: {report.Options.Nodes} nodes (single: 1), {report.Options.ResponseTokens}-token answers at {report.Options.TokensPerSecond} tokens/s, " +
             $"{report.Machine.Cores} cores, load before {report.LoadBefore}, took {report.Duration.TotalSeconds:0} s");
         foreach (var mode in report.Modes)
         {
@@ -16,10 +16,13 @@ public static class ConsoleReport
         }
 
         output.WriteLine();
+        output.WriteLine("== database");
+        output.Write(ResultTables.Database(report));
+        output.WriteLine();
         output.WriteLine("== targets (push)");
         output.Write(Targets.Table(report));
         output.WriteLine();
-        output.WriteLine("== push against polling and in-memory");
+        output.WriteLine("== push against polling and one node alone (SQLite)");
         output.Write(ResultTables.Ratios(report));
     }
 }

@@ -35,7 +35,34 @@ public sealed record LevelResult
     /// <summary>What the nodes' coordinator reported (start + end of each answer).</summary>
     public CoordinationFigures? Coordination { get; init; }
 
+    /// <summary>Database transactions the nodes counted over the level and its quiet gap, per answer (lease renewals included).</summary>
+    public double? DbTransactionsPerAnswer { get; init; }
+
+    /// <summary>As <see cref="DbTransactionsPerAnswer"/> without the nodes' idle database background (lease renewals, janitor).</summary>
+    public double? AnswerPathDbTransactionsPerAnswer { get; init; }
+
+    /// <summary>Database statements the nodes counted, per answer, all in.</summary>
+    public double? DbStatementsPerAnswer { get; init; }
+
+    /// <summary>As <see cref="DbStatementsPerAnswer"/> without the idle background.</summary>
+    public double? AnswerPathDbStatementsPerAnswer { get; init; }
+
+    /// <summary>Database transactions per chunk in the steady window (lease renewals included: an upper bound).</summary>
+    public double? DbTransactionsPerChunk { get; init; }
+
+    /// <summary>PostgreSQL's own <c>pg_stat_database.xact_commit</c> of the bench database over the level and its gap, per answer.</summary>
+    public double? PostgresCommitsPerAnswer { get; init; }
+
+    /// <summary>As <see cref="PostgresCommitsPerAnswer"/> without the nodes' idle database background.</summary>
+    public double? AnswerPathPostgresCommitsPerAnswer { get; init; }
+
     public double? CpuMsPerAnswer { get; init; }
+
+    /// <summary>CPU of the shared servers (redis-server, PostgreSQL and its backends) over the level, per answer; null for a single node.</summary>
+    public double? ServerCpuMsPerAnswer { get; init; }
+
+    /// <summary>Nodes plus shared servers: what a cluster spends per answer, against a single node's <see cref="CpuMsPerAnswer"/>.</summary>
+    public double? ClusterCpuMsPerAnswer => CpuMsPerAnswer + (ServerCpuMsPerAnswer ?? 0);
 
     public double? PeakRssMiB { get; init; }
 

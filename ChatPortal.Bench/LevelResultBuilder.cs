@@ -10,7 +10,9 @@ public static class LevelResultBuilder
         CommandDelta? commands,
         double idleCommandsPerSecond,
         ResourceUsage usage,
-        CoordinationFigures? coordination)
+        CoordinationFigures? coordination,
+        DatabaseReadings database,
+        TimeSpan? serverCpu)
     {
         var ended = run.Outcomes.Where(o => o.Ended).ToList();
         var answers = ended.Count;
@@ -31,13 +33,23 @@ public static class LevelResultBuilder
                 ? commands is null ? null : PerAnswer(commands.Total - idleCommandsPerSecond * commands.Elapsed.TotalSeconds)
                 : 0,
             CommandsPerChunk = !mode.UsesRedis() ? 0
-                : run.Window is { Chunks: > 0 } window ? (window.Commands.Total - idleCommandsPerSecond * window.Commands.Elapsed.TotalSeconds) / window.Chunks
+                : run.Window is { Chunks: > 0, Commands: not null } window ? (window.Commands.Total - idleCommandsPerSecond * window.Commands.Elapsed.TotalSeconds) / window.Chunks
                 : null,
             WindowChunks = run.Window?.Chunks,
             CommandsByName = commands is null || answers == 0
                 ? new Dictionary<string, double>()
                 : commands.Calls.ToDictionary(c => c.Key, c => (double)c.Value / answers),
             Coordination = coordination,
+            DbTransactionsPerAnswer = database.Nodes is { } db ? PerAnswer(db.Transactions) : null,
+            AnswerPathDbTransactionsPerAnswer = database.Nodes is { } dbPath ? PerAnswer(dbPath.Transactions - database.Idle.TransactionsPerSecond * dbPath.Elapsed.TotalSeconds) : null,
+            DbStatementsPerAnswer = database.Nodes is { } dbStatements ? PerAnswer(dbStatements.Statements) : null,
+            AnswerPathDbStatementsPerAnswer = database.Nodes is { } dbStatementsPath ? PerAnswer(dbStatementsPath.Statements - database.Idle.StatementsPerSecond * dbStatementsPath.Elapsed.TotalSeconds) : null,
+            DbTransactionsPerChunk = run.Window is { Chunks: > 0, Database: { } windowDb } w ? (double)windowDb.Transactions / w.Chunks : null,
+            PostgresCommitsPerAnswer = database.PostgresCommits is { } commits ? PerAnswer(commits) : null,
+            AnswerPathPostgresCommitsPerAnswer = database.PostgresCommits is { } pathCommits && database.Nodes is { } span
+                ? PerAnswer(pathCommits - database.Idle.TransactionsPerSecond * span.Elapsed.TotalSeconds)
+                : null,
+            ServerCpuMsPerAnswer = serverCpu is { } servers ? PerAnswer(servers.TotalMilliseconds) : null,
             CpuMsPerAnswer = usage.NodeCpu is { } cpu ? PerAnswer(cpu.TotalMilliseconds) : null,
             PeakRssMiB = usage.PeakRssBytes is { } rss ? rss / 1024.0 / 1024.0 : null,
             MachineBusy = usage.MachineBusy,
@@ -51,3 +63,10 @@ public static class LevelResultBuilder
         };
     }
 }
+
+/// <param name="Nodes">What the nodes counted from the measurement's start to the end of the quiet gap after it.</param>
+/// <param name="PostgresCommits">PostgreSQL's xact_commit of the bench database over the same span (cluster modes).</param>
+/// <param name="Idle">The nodes' idle database rate, pooled over the quiet gaps.</param>
+public sealed record DatabaseReadings(DatabaseDelta? Nodes, long? PostgresCommits, DatabaseIdle Idle);
+
+public sealed record DatabaseIdle(double StatementsPerSecond, double TransactionsPerSecond);

@@ -7,11 +7,12 @@ namespace ChatPortal.Bench;
 /// started over the ramp, each reading its stream to <c>done</c>; a share of them cancels. Bounded: a stream
 /// that does not end within the level's deadline is reported as not ended.
 /// </summary>
-public sealed class LoadDriver(BenchCluster cluster, BenchOptions options, RedisCommandStats? stats)
+public sealed class LoadDriver(BenchCluster cluster, BenchOptions options, RedisCommandStats? stats, NodeDatabaseCounters? database)
 {
     private const int PrepareConcurrency = 32;
 
-    public async Task<LevelRun> RunAsync(int streams, Func<Task> onMeasurementStart)
+    /// <param name="afterPrepare">Between preparing the users and the measurement (PostgreSQL's statistics settle there).</param>
+    public async Task<LevelRun> RunAsync(int streams, Func<Task> onMeasurementStart, Func<Task>? afterPrepare = null)
     {
         var users = Enumerable.Range(0, streams)
             .Select(i => new SimulatedUser(i, cluster, options.TokensPerSecond, IsCanceller(i) ? BenchOptions.CancelAfterDeltas(i) : null))
@@ -19,7 +20,12 @@ public sealed class LoadDriver(BenchCluster cluster, BenchOptions options, Redis
         try
         {
             await PrepareAsync(users);
-            var window = new SteadyWindow(stats, streams, users.Count(u => u.WillCancel), (int)(options.ResponseTokens * 0.8));
+            if (afterPrepare is not null)
+            {
+                await afterPrepare();
+            }
+
+            var window = new SteadyWindow(stats, database, streams, users.Count(u => u.WillCancel), (int)(options.ResponseTokens * 0.8));
             var answerTime = TimeSpan.FromSeconds(options.ResponseTokens / options.TokensPerSecond);
             using var deadline = new CancellationTokenSource(options.Ramp + answerTime * 6 + TimeSpan.FromSeconds(60));
 

@@ -9,7 +9,7 @@ namespace ChatPortal.Bench;
 /// The nodes' own coordination figures from <c>GET /api/admin/overview</c> (HTTP Basic): answers, and per answer
 /// the Redis commands and round trips the coordinator spent and the time it waited on them. A Redis node reports
 /// the cluster (the others' figures come with their heartbeats, so it waits until every answer is counted); an
-/// in-memory node only itself, so every node is asked.
+/// node without Redis only itself, so every node is asked.
 /// </summary>
 public sealed class NodeMetricsReader(IReadOnlyList<Uri> nodes, string adminPassword) : IDisposable
 {

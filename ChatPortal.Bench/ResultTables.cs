@@ -31,6 +31,32 @@ public static class ResultTables
         return table;
     }
 
+    /// <summary>The database side of every mode and level: what the nodes counted, what PostgreSQL counted, and CPU.</summary>
+    public static TextTable Database(BenchReport report)
+    {
+        var table = new TextTable(
+            "mode", "streams", "db transactions/answer all in", "answer path", "statements/answer all in", "answer path", "db transactions/chunk",
+            "PostgreSQL commits/answer all in", "answer path", "node CPU ms/answer", "Redis + PostgreSQL CPU ms/answer", "cluster CPU ms/answer");
+        foreach (var r in report.Modes.SelectMany(report.Of))
+        {
+            table.Add(
+                $"{r.Mode.Name()} ({r.Mode.Database()})",
+                r.Streams.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                Figure.Number(r.DbTransactionsPerAnswer, 2),
+                Figure.Number(r.AnswerPathDbTransactionsPerAnswer, 2),
+                Figure.Number(r.DbStatementsPerAnswer, 2),
+                Figure.Number(r.AnswerPathDbStatementsPerAnswer, 2),
+                Figure.Number(r.DbTransactionsPerChunk, 4),
+                Figure.Number(r.PostgresCommitsPerAnswer, 2),
+                Figure.Number(r.AnswerPathPostgresCommitsPerAnswer, 2),
+                Figure.Number(r.CpuMsPerAnswer),
+                Figure.Number(r.ServerCpuMsPerAnswer),
+                Figure.Number(r.ClusterCpuMsPerAnswer));
+        }
+
+        return table;
+    }
+
     /// <summary>Cancel latency in detail: click → stream ended, and click → the cancel request's answer.</summary>
     public static TextTable Cancels(BenchReport report)
     {
@@ -49,28 +75,29 @@ public static class ResultTables
         return table;
     }
 
-    /// <summary>Push ÷ polling and push ÷ in-memory for the figures where the comparison means something.</summary>
+    /// <summary>Push ÷ polling and push ÷ one node alone (SQLite) for the figures where the comparison means something.</summary>
     public static TextTable Ratios(BenchReport report)
     {
         var table = new TextTable(
             "streams", "cmds/answer push ÷ polling", "cmds/chunk polling − push", "cancel p50 polling ÷ push", "cancel p99 polling ÷ push",
-            "CPU/answer push ÷ polling", "CPU/answer push ÷ in-memory", "RSS push ÷ in-memory", "cancel p99 push − in-memory ms", "tokens/s push ÷ in-memory");
+            "cluster CPU/answer push ÷ polling", "node CPU/answer push ÷ single", "cluster CPU/answer push ÷ single", "RSS/node push ÷ single", "cancel p99 push − single ms", "tokens/s push ÷ single");
         foreach (var streams in report.Levels)
         {
             var push = report.Find(CoordinationMode.Push, streams);
             var polling = report.Find(CoordinationMode.Polling, streams);
-            var memory = report.Find(CoordinationMode.InMemory, streams);
+            var single = report.Find(CoordinationMode.Single, streams);
             table.Add(
                 streams.ToString(System.Globalization.CultureInfo.InvariantCulture),
                 Figure.Ratio(Figure.Divide(push?.CommandsPerAnswer, polling?.CommandsPerAnswer)),
                 Figure.Number(polling?.CommandsPerChunk - push?.CommandsPerChunk, 3),
                 Figure.Ratio(Figure.Divide(polling?.CancelLatencyMs?.P50, push?.CancelLatencyMs?.P50)),
                 Figure.Ratio(Figure.Divide(polling?.CancelLatencyMs?.P99, push?.CancelLatencyMs?.P99)),
-                Figure.Ratio(Figure.Divide(push?.CpuMsPerAnswer, polling?.CpuMsPerAnswer)),
-                Figure.Ratio(Figure.Divide(push?.CpuMsPerAnswer, memory?.CpuMsPerAnswer)),
-                Figure.Ratio(Figure.Divide(push?.PeakRssMiB, memory?.PeakRssMiB)),
-                Figure.Number(push?.CancelLatencyMs?.P99 - memory?.CancelLatencyMs?.P99),
-                Figure.Ratio(Figure.Divide(push?.TokensPerSecond, memory?.TokensPerSecond)));
+                Figure.Ratio(Figure.Divide(push?.ClusterCpuMsPerAnswer, polling?.ClusterCpuMsPerAnswer)),
+                Figure.Ratio(Figure.Divide(push?.CpuMsPerAnswer, single?.CpuMsPerAnswer)),
+                Figure.Ratio(Figure.Divide(push?.ClusterCpuMsPerAnswer, single?.CpuMsPerAnswer)),
+                Figure.Ratio(Figure.Divide(push?.PeakRssMiB, single?.PeakRssMiB)),
+                Figure.Number(push?.CancelLatencyMs?.P99 - single?.CancelLatencyMs?.P99),
+                Figure.Ratio(Figure.Divide(push?.TokensPerSecond, single?.TokensPerSecond)));
         }
 
         return table;

@@ -3,10 +3,10 @@ namespace ChatPortal.Bench;
 /// <summary>
 /// The stretch of a level where every stream runs, every cancel has settled and no answer has ended yet. No
 /// answer starts, stops or is stored in it, so any Redis command in it beyond the nodes' idle background is a
-/// per-chunk cost. It opens once all streams run and all cancelled ones ended, and closes when the first
+/// per-chunk cost, and so is any database transaction beyond the nodes' lease renewals. It opens once all streams run and all cancelled ones ended, and closes when the first
 /// uncancelled stream reaches 80 % of its tokens (or ends); a level where it cannot open has no such window.
 /// </summary>
-public sealed class SteadyWindow(RedisCommandStats? stats, int streams, int cancels, int closeAtDelta)
+public sealed class SteadyWindow(RedisCommandStats? stats, NodeDatabaseCounters? database, int streams, int cancels, int closeAtDelta)
 {
     private readonly Lock _gate = new();
     private long _deltas;
@@ -82,23 +82,29 @@ public sealed class SteadyWindow(RedisCommandStats? stats, int streams, int canc
         var end = await MarkAsync();
         return start is null || end is null
             ? null
-            : new SteadyWindowResult(end.Counts.Since(start.Counts), end.Deltas - start.Deltas);
+            : new SteadyWindowResult(
+                start.Counts is null || end.Counts is null ? null : end.Counts.Since(start.Counts),
+                start.Database is null || end.Database is null ? null : end.Database.Since(start.Database),
+                end.Deltas - start.Deltas);
     }
 
     private async Task<Mark?> MarkAsync()
     {
-        if (stats is null)
+        if (stats is null && database is null)
         {
             return null;
         }
 
         var deltas = Interlocked.Read(ref _deltas);
-        return new Mark(await stats.ReadAsync(), deltas);
+        var reading = stats?.ReadAsync();
+        var counts = database is null ? null : await database.ReadAsync();
+        return new Mark(reading is null ? null : await reading, counts, deltas);
     }
 
-    private sealed record Mark(CommandCounts Counts, long Deltas);
+    private sealed record Mark(CommandCounts? Counts, DatabaseCounts? Database, long Deltas);
 }
 
-/// <param name="Commands">Redis commands in the window (the benchmark's own INFO excluded).</param>
+/// <param name="Commands">Redis commands in the window (the benchmark's own INFO excluded); null without Redis.</param>
+/// <param name="Database">The nodes' database statements and transactions in the window (lease renewals included).</param>
 /// <param name="Chunks">Chunks (deltas) the streams delivered in the window.</param>
-public sealed record SteadyWindowResult(CommandDelta Commands, long Chunks);
+public sealed record SteadyWindowResult(CommandDelta? Commands, DatabaseDelta? Database, long Chunks);

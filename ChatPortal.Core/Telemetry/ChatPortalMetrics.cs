@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using ChatPortal.Core.Generation;
+using ChatPortal.Core.Storage;
 
 namespace ChatPortal.Core.Telemetry;
 
@@ -28,9 +29,12 @@ public sealed class ChatPortalMetrics : IDisposable
     private long _answerCount;
     private long _cancelAttempts;
     private long _cancelFirstAttemptSuccesses;
+    private readonly DbStatementCounter? _database;
 
-    public ChatPortalMetrics(IMeterFactory meterFactory, LocalTaskRegistry registry, Coordination.CoordinationHealth health)
+    /// <param name="database">The node's database counter; null where the node has no database (some tests).</param>
+    public ChatPortalMetrics(IMeterFactory meterFactory, LocalTaskRegistry registry, Coordination.CoordinationHealth health, DbStatementCounter? database = null)
     {
+        _database = database;
         _meter = meterFactory.Create(Name);
         _answers = _meter.CreateCounter<long>("chatportal.answers", "{answer}", "Answers ended, by final status.");
         _tokens = _meter.CreateCounter<long>("chatportal.tokens", "{token}", "Tokens streamed to users.");
@@ -51,7 +55,17 @@ public sealed class ChatPortalMetrics : IDisposable
         }, null, "1 while Redis answers, 0 while it is unreachable, -1 in single-node in-memory mode.");
         _meter.CreateObservableGauge("chatportal.cancel.subscription.alive", () => health.SubscriptionAlive ? 1 : 0, null,
             "1 while the watchdog proves this node's cancel subscription delivers messages.");
+        _meter.CreateObservableCounter("chatportal.db.statements", () => DatabaseStatements, "{statement}",
+            "Statements this node sent to the database since it started.");
+        _meter.CreateObservableCounter("chatportal.db.transactions", () => DatabaseTransactions, "{transaction}",
+            "Database transactions this node committed since it started (a statement outside an explicit transaction counts as one).");
     }
+
+    /// <summary>Statements this node sent to the database since it started (0 without a database).</summary>
+    public long DatabaseStatements => _database?.Statements ?? 0;
+
+    /// <summary>Transactions this node committed since it started (0 without a database).</summary>
+    public long DatabaseTransactions => _database?.Transactions ?? 0;
 
     public long Answers => Interlocked.Read(ref _answerCount);
 
@@ -94,7 +108,9 @@ public sealed class ChatPortalMetrics : IDisposable
             _overheadMs.Mean(),
             new LatencyPercentiles(_cancelLatencies.Percentile(50), _cancelLatencies.Percentile(95), _cancelLatencies.Percentile(99)),
             attempts == 0 ? null : (double)successes / attempts,
-            attempts);
+            attempts,
+            DatabaseStatements,
+            DatabaseTransactions);
     }
 
     public void Dispose() => _meter.Dispose();
@@ -109,7 +125,9 @@ public sealed record MetricsSnapshot(
     double? OverheadMsPerAnswer,
     LatencyPercentiles CancelLatencyMs,
     double? CancelFirstAttemptSuccessRate,
-    long CancelAttempts);
+    long CancelAttempts,
+    long DatabaseStatements = 0,
+    long DatabaseTransactions = 0);
 
 /// <summary>The last N samples of a figure, for means and percentiles on the dashboard.</summary>
 internal sealed class RollingWindow(int capacity)

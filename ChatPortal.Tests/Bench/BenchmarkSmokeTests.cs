@@ -6,7 +6,7 @@ namespace ChatPortal.Tests.Bench;
 /// <summary>
 /// Runs the benchmark's smoke profile once (2 real nodes per mode, one level of 8 streams) so the benchmark cannot
 /// rot. Asserts behaviour, never speed: every answer ends, cancels stop answers, push needs no Redis command per
-/// chunk while the polling baseline does.
+/// chunk while the polling baseline does, and no mode sends a database transaction per chunk.
 /// </summary>
 public sealed class BenchmarkSmokeTests(ITestOutputHelper output)
 {
@@ -36,16 +36,28 @@ public sealed class BenchmarkSmokeTests(ITestOutputHelper output)
         }
 
         var push = report.Of(CoordinationMode.Push).Single();
-        var memory = report.Of(CoordinationMode.InMemory).Single();
+        var single = report.Of(CoordinationMode.Single).Single();
         var polling = report.Of(CoordinationMode.Polling).Single();
 
         Assert.Equal(1.0, push.FirstAttemptSuccess);
-        Assert.Equal(1.0, memory.FirstAttemptSuccess);
+        Assert.Equal(1.0, single.FirstAttemptSuccess);
 
         // The coordinator's own count: one script to start, one batch to end, whatever the answer's length.
         Assert.InRange(push.Coordination!.CommandsPerAnswer, 1, 6);
         Assert.True(push.CommandsPerAnswer > 0, "push mode counted no Redis commands");
-        Assert.Equal(0, memory.CommandsPerAnswer);
+        Assert.Equal(0, single.CommandsPerAnswer);
+
+        // The database: a transaction to start and one to end each answer (a Stop adds its own), none per chunk.
+        foreach (var result in new[] { push, single, polling })
+        {
+            Assert.True(result.DbTransactionsPerAnswer >= 2, $"{result.Mode}: {result.DbTransactionsPerAnswer} database transactions per answer");
+            Assert.True(result.DbStatementsPerAnswer >= result.DbTransactionsPerAnswer, $"{result.Mode}: fewer statements than transactions");
+            Assert.NotNull(result.DbTransactionsPerChunk);
+            Assert.True(result.DbTransactionsPerChunk < 0.05, $"{result.Mode}: {result.DbTransactionsPerChunk} database transactions per chunk");
+        }
+
+        Assert.NotNull(push.PostgresCommitsPerAnswer);
+        Assert.Null(single.PostgresCommitsPerAnswer);
 
         // Polling checks its flag every 10 chunks (0.1 per chunk); push sends nothing per chunk.
         Assert.NotNull(push.CommandsPerChunk);
@@ -57,5 +69,6 @@ public sealed class BenchmarkSmokeTests(ITestOutputHelper output)
         Assert.True(push.CpuMsPerAnswer > 0 && push.PeakRssMiB > 0, "node CPU and memory come from /proc");
         Assert.Contains("<svg", BenchCharts.CancelLatency(report), StringComparison.Ordinal);
         Assert.Contains("<svg", BenchCharts.RedisCommands(report), StringComparison.Ordinal);
+        Assert.Contains("<svg", BenchCharts.Database(report), StringComparison.Ordinal);
     }
 }

@@ -56,7 +56,8 @@ public sealed class ClusterDashboardSource(
 
     /// <summary>
     /// Cluster figures from every node's own: sums and answer-weighted means; cancel latency percentiles are the
-    /// worst node's (an upper bound, never an optimistic blend).
+    /// worst node's (an upper bound, never an optimistic blend). Database statements and transactions are totals since
+    /// each node started, summed over the nodes.
     /// </summary>
     internal static AdminMetrics Aggregate(IReadOnlyList<MetricsSnapshot> nodes)
     {
@@ -70,7 +71,9 @@ public sealed class ClusterDashboardSource(
             Weighted(nodes, n => n.OverheadMsPerAnswer),
             new LatencyMs(Max(nodes, n => n.CancelLatencyMs.P50), Max(nodes, n => n.CancelLatencyMs.P95), Max(nodes, n => n.CancelLatencyMs.P99)),
             attempts == 0 ? null : Math.Round(successes / attempts, 4),
-            attempts);
+            attempts,
+            nodes.Sum(n => n.DatabaseStatements),
+            nodes.Sum(n => n.DatabaseTransactions));
     }
 
     private static double? Weighted(IReadOnlyList<MetricsSnapshot> nodes, Func<MetricsSnapshot, double?> value)

@@ -29,7 +29,9 @@ public sealed record AdminMetrics(
     double? OverheadMsPerAnswer,
     LatencyMs CancelLatencyMs,
     double? CancelFirstAttemptSuccessRate,
-    long CancelAttempts);
+    long CancelAttempts,
+    long DatabaseStatements = 0,
+    long DatabaseTransactions = 0);
 
 /// <summary>One point of the dashboard's charts.</summary>
 public sealed record MetricsSample(DateTimeOffset At, int ActiveTasks, double TokensPerSecond, double? CancelP95Ms, double? OverheadMs, double? PingMs);
