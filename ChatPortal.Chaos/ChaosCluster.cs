@@ -90,13 +90,23 @@ public sealed partial class ChaosCluster : IAsyncDisposable
         var cluster = new ChaosCluster(postgres, redis, settings);
         try
         {
-            // One at a time: the first node applies the migrations under the lock, the machine has two cores.
+            // The first node applies the migrations; the other two start together.
+            var first = await NodeProcess.StartAsync(NodeName(0, 1), settings);
+            cluster._allProcesses.Add(first);
+            var starting = Enumerable.Range(1, 2).Select(i => NodeProcess.StartAsync(NodeName(i, 1), settings)).ToList();
+            try
+            {
+                await Task.WhenAll(starting);
+            }
+            finally
+            {
+                cluster._allProcesses.AddRange(starting.Where(t => t.IsCompletedSuccessfully).Select(t => t.Result));
+            }
+
             for (var i = 0; i < 3; i++)
             {
-                var node = await NodeProcess.StartAsync(NodeName(i, 1), settings);
-                cluster._allProcesses.Add(node);
-                cluster.Slots.Add(new NodeSlot(i, node));
-                log.WriteLine($"  {node.NodeId} on {node.Url}");
+                cluster.Slots.Add(new NodeSlot(i, cluster._allProcesses[i]));
+                log.WriteLine($"  {cluster._allProcesses[i].NodeId} on {cluster._allProcesses[i].Url}");
             }
         }
         catch

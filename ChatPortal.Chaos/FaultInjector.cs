@@ -61,7 +61,7 @@ public sealed class FaultInjector(ChaosCluster cluster, Random random, bool shor
 
                 await InjectAsync(kind, stop);
                 Counts.AddOrUpdate(kind, 1, (_, n) => n + 1);
-                var gap = shortRun ? TimeSpan.FromSeconds(3) : TimeSpan.FromSeconds(random.Next(5, 13));
+                var gap = shortRun ? TimeSpan.FromSeconds(2) : TimeSpan.FromSeconds(random.Next(5, 13));
                 await Task.Delay(gap, stop);
             }
         }
@@ -77,7 +77,7 @@ public sealed class FaultInjector(ChaosCluster cluster, Random random, bool shor
         {
             case FaultKind.FreezeNode:
             {
-                var seconds = shortRun ? random.Next(13, 17) : random.Next(5, 41);
+                var seconds = shortRun ? random.Next(14, 16) : random.Next(5, 41);
                 Log($"fault: SIGSTOP {slot.Node.NodeId} for {seconds} s");
                 await cluster.FreezeAsync(slot, TimeSpan.FromSeconds(seconds), stop);
                 Log($"       SIGCONT {slot.Node.NodeId}");
