@@ -39,23 +39,21 @@ public sealed class FaultInjector(ChaosCluster cluster, Random random, bool shor
     public async Task RunAsync(CancellationToken stop)
     {
         var kinds = Enum.GetValues<FaultKind>();
-        var schedule = new Queue<FaultKind>(shortRun ? kinds.OrderBy(_ => random.Next()) : []);
+        // Every kind once in a random order first (the short run stops there), then at random.
+        var schedule = new Queue<FaultKind>(kinds.OrderBy(_ => random.Next()));
         try
         {
             await Task.Delay(TimeSpan.FromSeconds(shortRun ? 4 : 8), stop);
             while (!stop.IsCancellationRequested)
             {
-                FaultKind kind;
-                if (shortRun)
+                if (!schedule.TryDequeue(out var kind))
                 {
-                    if (!schedule.TryDequeue(out kind))
+                    ScheduleDone = true;
+                    if (shortRun)
                     {
-                        ScheduleDone = true;
                         return;
                     }
-                }
-                else
-                {
+
                     kind = kinds[random.Next(kinds.Length)];
                 }
 
