@@ -86,6 +86,10 @@ public sealed partial class ChaosCluster : IAsyncDisposable
             ["ChatPortal__Limits__ConcurrentAnswersPerUser"] = "1000",
             // Warnings only: the janitor's releases are read from the log, and 2000 kept lines must cover a few seconds.
             ["Logging__LogLevel__ChatPortal"] = "Warning",
+            ["Logging__LogLevel__ChatPortal.Core.Ownership"] = "Information",
+            ["Logging__LogLevel__Microsoft.EntityFrameworkCore"] = "Critical",
+            ["Logging__Console__TimestampFormat"] = "HH:mm:ss.fff ",
+            ["Logging__Console__UseUtcTimestamp"] = "true",
         };
         var cluster = new ChaosCluster(postgres, redis, settings);
         try

@@ -74,7 +74,7 @@ public sealed class Checker(ChaosCluster cluster, Transcripts transcripts, Viola
                 MaxClaimAgeDeadOwner = Math.Max(MaxClaimAgeDeadOwner, held.TotalSeconds);
                 if (held > ReleaseDeadline + OutageAllowance(start, now))
                 {
-                    violations.Add(5, task, $"claim still held {held.TotalSeconds:0.0} s after its owner ({what}) stopped");
+                    violations.Add(5, task, $"claim still held {held.TotalSeconds:0.0} s after its owner ({what}) stopped at {start:HH:mm:ss.fff} UTC (sample {now:HH:mm:ss.fff})");
                 }
             }
             else
@@ -222,9 +222,13 @@ public sealed class Checker(ChaosCluster cluster, Transcripts transcripts, Viola
 
         // 4. A reload after the answer finished shows it as stored (unless a database outage left its commit queued).
         var outages = cluster.OutagesSnapshot();
+        var shownFinished = streams.Where(s => s.Kind == StreamKind.Send && s.DoneStatus is "completed" or "cancelled").Select(s => s.TaskId!).ToHashSet(StringComparer.Ordinal);
         foreach (var reload in transcripts.Reloads)
         {
-            if (outages.Any(o => (o.End ?? DateTime.MaxValue) >= reload.StreamStart.AddSeconds(-30) && o.Start <= reload.At) ||
+            // Only answers shown as finished (completed, cancelled): a generation that ended failed because it lost
+            // its claim cannot write; its record comes from the janitor a moment later.
+            if (!shownFinished.Contains(reload.TaskId) ||
+                outages.Any(o => (o.End ?? DateTime.MaxValue) >= reload.StreamStart.AddSeconds(-30) && o.Start <= reload.At) ||
                 !byId.TryGetValue(reload.TaskId, out var stored))
             {
                 continue;
