@@ -76,7 +76,8 @@ public sealed partial class GenerationEngine(
             task.Dispose();
             return claim.Outcome switch
             {
-                AnswerStartOutcome.AnswerRunning => new StartResult(StartOutcome.AlreadyRunning, RunningTask: ToInfo(claim.Running!)),
+                // Running may be null: the holder released its claim between the refused claim and the re-read.
+                AnswerStartOutcome.AnswerRunning => new StartResult(StartOutcome.AlreadyRunning, RunningTask: claim.Running is { } running ? ToInfo(running) : null),
                 AnswerStartOutcome.NothingToRegenerate => new StartResult(StartOutcome.NothingToRegenerate),
                 AnswerStartOutcome.TooManyAnswers => new StartResult(StartOutcome.TooManyAnswers),
                 _ => new StartResult(StartOutcome.ConversationNotFound),

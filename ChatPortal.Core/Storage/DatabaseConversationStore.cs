@@ -238,12 +238,13 @@ public sealed class DatabaseConversationStore(
                 .ExecuteUpdateAsync(ReleaseClaim(now), cancellationToken).ConfigureAwait(false);
             if (released == 0)
             {
-                // A retry of a commit that landed (this very answer is stored), or a claim taken from a generation
-                // judged dead: then the janitor's failed record carries the task id, but not this answer, and
-                // reporting AlreadyCommitted would end the stream as if what it showed had been stored.
+                // A retry of a commit that landed, or a claim taken from a generation judged dead. The janitor's
+                // failed record carries the same id (the task's), so only a record equal to this commit is ours:
+                // anything else means the claim was taken away, and this generation wrote nothing.
+                var answer = commit.Answer;
                 var stored = await db.Messages.AsNoTracking().Where(m => m.Id == taskId && m.ConversationId == conversationId)
-                    .Select(m => new { m.Content, m.Status }).FirstOrDefaultAsync(cancellationToken).ConfigureAwait(false);
-                return stored is not null && stored.Content == commit.Answer.Content && stored.Status == commit.Answer.Status
+                    .Select(m => new { m.Status, m.Content, m.Error }).FirstOrDefaultAsync(cancellationToken).ConfigureAwait(false);
+                return stored is not null && stored.Status == answer.Status && stored.Content == answer.Content && stored.Error == answer.Error
                     ? AnswerCommitOutcome.AlreadyCommitted
                     : AnswerCommitOutcome.Fenced;
             }
