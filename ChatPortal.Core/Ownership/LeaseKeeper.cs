@@ -29,6 +29,13 @@ public sealed partial class LeaseKeeper(
     /// <summary>A lease not renewed for this long is lapsed: its instance is dead to the cluster.</summary>
     public static readonly TimeSpan LeaseTimeout = TimeSpan.FromSeconds(10);
 
+    /// <summary>
+    /// A longer gap between two of this instance's renewals breaks its streak. Half a lease: a gap shorter than
+    /// that cannot have let a live peer's lease lapse (peers renew every 2 s), so a slow renewal on a loaded
+    /// machine does not silence every janitor, while a real outage or freeze still does.
+    /// </summary>
+    private static readonly TimeSpan MaxGap = LeaseTimeout / 2;
+
     private readonly SemaphoreSlim _renewNow = new(0, 1);
     private HashSet<string> _orphansSeen = [];
     private long _lastRenewal;
@@ -42,7 +49,7 @@ public sealed partial class LeaseKeeper(
     {
         var now = Environment.TickCount64;
         var last = Interlocked.Read(ref _lastRenewal);
-        return last != 0 && now - last < RenewInterval.TotalMilliseconds * 2 && now - Interlocked.Read(ref _streakStart) >= span.TotalMilliseconds;
+        return last != 0 && now - last < MaxGap.TotalMilliseconds && now - Interlocked.Read(ref _streakStart) >= span.TotalMilliseconds;
     }
 
     public override async Task StartAsync(CancellationToken cancellationToken)
@@ -167,7 +174,7 @@ public sealed partial class LeaseKeeper(
     {
         var now = Environment.TickCount64;
         var last = Interlocked.Exchange(ref _lastRenewal, now);
-        if (last == 0 || now - last > RenewInterval.TotalMilliseconds * 2)
+        if (last == 0 || now - last > MaxGap.TotalMilliseconds)
         {
             Interlocked.Exchange(ref _streakStart, now); // a gap: the streak starts over
         }

@@ -106,7 +106,7 @@ public sealed partial class AdminApiTests : IClassFixture<AdminApiTests.Node>
         Assert.True(node.TryGetProperty("activeTasks", out _));
         var redis = overview.GetProperty("redis");
         Assert.Equal("healthy", redis.GetProperty("status").GetString());
-        Assert.Equal("in-memory", redis.GetProperty("mode").GetString());
+        Assert.Equal("single-node", redis.GetProperty("mode").GetString());
         foreach (var key in (string[])["pingMs", "version", "usedMemoryBytes", "opsPerSec", "connectedClients"])
         {
             Assert.True(redis.TryGetProperty(key, out _), key);

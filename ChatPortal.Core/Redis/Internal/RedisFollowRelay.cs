@@ -175,7 +175,28 @@ internal sealed class RedisFollowRelay(
             }
         };
 
-        await redis.Subscriber.SubscribeAsync(streamChannel, handler).ConfigureAwait(false);
+        var subscribed = false;
+        try
+        {
+            await redis.Subscriber.SubscribeAsync(streamChannel, handler).ConfigureAwait(false);
+            subscribed = true;
+        }
+        catch (Exception ex) when (RedisJson.IsUnavailable(ex))
+        {
+            // Redis went away or stalled right now: follow from the database instead (the end once it is stored).
+            RedisLog.FollowFromDatabase(logger, ex, streamChannel.ToString());
+        }
+
+        if (!subscribed)
+        {
+            await foreach (var item in EndFromStoreAsync(task, 0, waitForEnd: true, cancellationToken).ConfigureAwait(false))
+            {
+                yield return item;
+            }
+
+            yield break;
+        }
+
         try
         {
             var request = RedisJson.Serialize(new FollowRequest(task.TaskId, node.Id));

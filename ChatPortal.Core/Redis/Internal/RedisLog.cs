@@ -33,6 +33,9 @@ internal static partial class RedisLog
     [LoggerMessage(2213, LogLevel.Debug, "Unsubscribing from {Channel} failed.")]
     public static partial void UnsubscribeFailed(ILogger logger, Exception exception, string channel);
 
+    [LoggerMessage(2215, LogLevel.Information, "Following {Channel} through Redis failed; following from the database instead.")]
+    public static partial void FollowFromDatabase(ILogger logger, Exception exception, string channel);
+
     [LoggerMessage(2214, LogLevel.Debug, "The heartbeat could not be written.")]
     public static partial void HeartbeatFailed(ILogger logger, Exception exception);
 

@@ -38,7 +38,7 @@ public sealed class RedisHealthCardTests : ComponentTest
     [Fact]
     public void InMemoryModeSaysNoRedisIsConfigured()
     {
-        var cut = RenderCard(RedisHealth("healthy", mode: "in-memory", pingMs: null, version: null, usedMemoryBytes: null));
+        var cut = RenderCard(RedisHealth("healthy", mode: "single-node", pingMs: null, version: null, usedMemoryBytes: null));
 
         Assert.Contains("no Redis configured", cut.Markup);
         Assert.Empty(cut.FindAll("dl.cp-facts"));
