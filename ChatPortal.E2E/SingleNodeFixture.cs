@@ -67,6 +67,9 @@ public sealed class SingleNodeFixture : IBrowserFixture, IAsyncLifetime
         ["ChatPortal__Model__Provider"] = "Simulated",
         ["ChatPortal__Model__Simulated__TokensPerSecond"] = tokensPerSecond.ToString(System.Globalization.CultureInfo.InvariantCulture),
         ["ChatPortal__Model__Simulated__ResponseTokens"] = responseTokens.ToString(System.Globalization.CultureInfo.InvariantCulture),
+
+        // Every browser of the suite comes from 127.0.0.1: the per-address limit (tested in ChatPortal.Tests) is lifted.
+        ["ChatPortal__Limits__MessagesPerMinutePerAddress"] = "100000",
     };
 
     /// <summary>Keeps a node or the browser as soon as it runs, so a failure of another one still disposes it.</summary>
