@@ -8,7 +8,7 @@ namespace ChatPortal.Core.Generation;
 /// they ended, and land when it is back: nothing a user was shown is lost to an outage. (A process that dies
 /// meanwhile loses its queue; the janitor then records those answers as failed.)
 /// </summary>
-public sealed partial class AnswerCommitter(IConversationStore store, ILogger<AnswerCommitter> logger) : IDisposable
+public sealed partial class AnswerCommitter(IConversationStore store, Storage.DatabaseHealth health, ILogger<AnswerCommitter> logger) : IDisposable
 {
     private static readonly TimeSpan MaxBackoff = TimeSpan.FromSeconds(1);
 
@@ -65,6 +65,7 @@ public sealed partial class AnswerCommitter(IConversationStore store, ILogger<An
     {
         var pending = new Pending(commit);
         _queue.Enqueue(pending);
+        health.SetAnswersWaiting(_queue.Count);
         _drain ??= Task.Run(DrainAsync);
         return pending;
     }
@@ -90,6 +91,7 @@ public sealed partial class AnswerCommitter(IConversationStore store, ILogger<An
                 lock (_gate)
                 {
                     _queue.Dequeue();
+                    health.SetAnswersWaiting(_queue.Count);
                 }
 
                 Log.Landed(logger, head.Commit.TaskId, outcome);
@@ -115,6 +117,7 @@ public sealed partial class AnswerCommitter(IConversationStore store, ILogger<An
                 lock (_gate)
                 {
                     _queue.Dequeue();
+                    health.SetAnswersWaiting(_queue.Count);
                 }
 
                 head.Outcome.TrySetException(ex);

@@ -18,6 +18,19 @@ public sealed class DatabaseHealth(TimeProvider time)
 
     public string Provider { get; init; } = "";
 
+    /// <summary>Answers that ended on this node and wait in its memory for the database to come back.</summary>
+    public int AnswersWaiting => Volatile.Read(ref _answersWaiting);
+
+    private int _answersWaiting;
+
+    public void SetAnswersWaiting(int count)
+    {
+        if (Interlocked.Exchange(ref _answersWaiting, count) != count)
+        {
+            Changed?.Invoke();
+        }
+    }
+
     public void ReportFailure(Exception exception)
     {
         LastError = exception.GetBaseException().Message;
