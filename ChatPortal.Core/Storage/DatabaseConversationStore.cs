@@ -165,14 +165,23 @@ public sealed class DatabaseConversationStore(
                     : new AnswerStartResult(AnswerStartOutcome.AnswerRunning, Running: holder.Value.Answer);
             }
 
-            if (await db.Conversations.CountAsync(c => c.UserId == userId && c.ActiveTaskId != null, cancellationToken).ConfigureAwait(false) > start.MaxConcurrentAnswers)
+            // The claimed row's state and the user's running answers (this one included) in one query.
+            var state = await db.Conversations.AsNoTracking().Where(c => c.Id == conversationId)
+                .Select(c => new
+                {
+                    c.Version,
+                    c.HistoryEpoch,
+                    c.Fence,
+                    c.Instructions,
+                    c.ModelId,
+                    Running = db.Conversations.Count(o => o.UserId == userId && o.ActiveTaskId != null),
+                })
+                .FirstAsync(cancellationToken).ConfigureAwait(false);
+            if (state.Running > start.MaxConcurrentAnswers)
             {
                 return new AnswerStartResult(AnswerStartOutcome.TooManyAnswers);
             }
 
-            var state = await db.Conversations.AsNoTracking().Where(c => c.Id == conversationId)
-                .Select(c => new { c.Version, c.HistoryEpoch, c.Fence, c.Instructions, c.ModelId })
-                .FirstAsync(cancellationToken).ConfigureAwait(false);
             var (epoch, version) = (state.HistoryEpoch, state.Version);
             IReadOnlyList<ChatMessage> history;
             string parentId;
@@ -232,19 +241,30 @@ public sealed class DatabaseConversationStore(
         {
             var (conversationId, taskId, fence) = (commit.ConversationId, commit.TaskId, commit.Fence);
             var now = Now();
+            if (db.Database.IsNpgsql())
+            {
+                // PostgreSQL: release, version and insert in ONE statement (one round trip, its own transaction): the
+                // end of every answer and every Stop waits on this commit, and on a busy machine each round trip of
+                // an explicit transaction (BEGIN, UPDATE, SELECT, INSERT, COMMIT) queued behind the streaming work.
+                var landed = await PostgresCommit.RunAsync(db, commit, now, cancellationToken).ConfigureAwait(false);
+                if (landed is { } row)
+                {
+                    cache.Append(conversationId, row.Epoch, row.Version, row.Message);
+                    return AnswerCommitOutcome.Committed;
+                }
+
+                return await AlreadyCommittedAsync(db, commit, cancellationToken).ConfigureAwait(false)
+                    ? AnswerCommitOutcome.AlreadyCommitted
+                    : AnswerCommitOutcome.Fenced;
+            }
+
             await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
             var released = await db.Conversations
                 .Where(c => c.Id == conversationId && c.ActiveTaskId == taskId && c.Fence == fence)
                 .ExecuteUpdateAsync(ReleaseClaim(now), cancellationToken).ConfigureAwait(false);
             if (released == 0)
             {
-                // A retry of a commit that landed, or a claim taken from a generation judged dead. The janitor's
-                // failed record carries the same id (the task's), so only a record equal to this commit is ours:
-                // anything else means the claim was taken away, and this generation wrote nothing.
-                var answer = commit.Answer;
-                var stored = await db.Messages.AsNoTracking().Where(m => m.Id == taskId && m.ConversationId == conversationId)
-                    .Select(m => new { m.Status, m.Content, m.Error }).FirstOrDefaultAsync(cancellationToken).ConfigureAwait(false);
-                return stored is not null && stored.Status == answer.Status && stored.Content == answer.Content && stored.Error == answer.Error
+                return await AlreadyCommittedAsync(db, commit, cancellationToken).ConfigureAwait(false)
                     ? AnswerCommitOutcome.AlreadyCommitted
                     : AnswerCommitOutcome.Fenced;
             }
@@ -254,6 +274,19 @@ public sealed class DatabaseConversationStore(
             cache.Append(conversationId, epoch, version, message);
             return AnswerCommitOutcome.Committed;
         }, cancellationToken);
+
+    /// <summary>
+    /// A retry of a commit that landed, or a claim taken from a generation judged dead? The janitor's failed record
+    /// carries the same id (the task's), so only a record equal to this commit is ours: anything else means the
+    /// claim was taken away, and this generation wrote nothing.
+    /// </summary>
+    private static async Task<bool> AlreadyCommittedAsync(ChatPortalDbContext db, AnswerCommit commit, CancellationToken cancellationToken)
+    {
+        var answer = commit.Answer;
+        var stored = await db.Messages.AsNoTracking().Where(m => m.Id == commit.TaskId && m.ConversationId == commit.ConversationId)
+            .Select(m => new { m.Status, m.Content, m.Error }).FirstOrDefaultAsync(cancellationToken).ConfigureAwait(false);
+        return stored is not null && stored.Status == answer.Status && stored.Content == answer.Content && stored.Error == answer.Error;
+    }
 
     /// <summary>
     /// The janitor's release of an answer whose owner died: records it as failed (once) and releases the claim,

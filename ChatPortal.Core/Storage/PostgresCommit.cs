@@ -1,0 +1,66 @@
+using ChatPortal.Core.Conversations;
+using Microsoft.EntityFrameworkCore;
+using Npgsql;
+using NpgsqlTypes;
+
+namespace ChatPortal.Core.Storage;
+
+/// <summary>
+/// The end of an answer on PostgreSQL in one statement: release the claim only if it is still this answer's
+/// (fenced), take the next version, and insert the answer at it. Data-modifying CTEs run atomically as one
+/// statement in its own transaction; when the claim is gone, nothing is inserted and no row comes back.
+/// </summary>
+internal static class PostgresCommit
+{
+    private const string Sql = """
+        WITH released AS (
+          UPDATE conversations
+          SET active_task_id = NULL, active_instance_id = NULL, active_node = NULL, active_since = NULL,
+              cancel_requested = FALSE, version = version + 1, updated_at = @now
+          WHERE id = @conversation AND active_task_id = @task AND fence = @fence
+          RETURNING version, history_epoch),
+        inserted AS (
+          INSERT INTO messages (id, conversation_id, parent_id, seq, role, content, status, error, tokens, node, created_at, usage_estimated)
+          SELECT @task, @conversation, @parent, released.version, 'Assistant', @content, @status, @error, @tokens, @node, @created, FALSE
+          FROM released)
+        SELECT version AS version, history_epoch AS epoch FROM released
+        """;
+
+    public static async Task<(long Epoch, long Version, ChatMessage Message)?> RunAsync(ChatPortalDbContext db, AnswerCommit commit, DateTime now, CancellationToken cancellationToken)
+    {
+        var answer = commit.Answer;
+        var created = answer.CreatedAt == default ? now : answer.CreatedAt.UtcDateTime;
+        NpgsqlParameter[] parameters =
+        [
+            new("now", NpgsqlDbType.TimestampTz) { Value = now },
+            new("conversation", NpgsqlDbType.Varchar) { Value = commit.ConversationId },
+            new("task", NpgsqlDbType.Varchar) { Value = commit.TaskId },
+            new("fence", NpgsqlDbType.Bigint) { Value = commit.Fence },
+            new("parent", NpgsqlDbType.Varchar) { Value = (object?)answer.ParentId ?? DBNull.Value },
+            new("content", NpgsqlDbType.Text) { Value = answer.Content },
+            new("status", NpgsqlDbType.Varchar) { Value = answer.Status.ToString() },
+            new("error", NpgsqlDbType.Text) { Value = (object?)answer.Error ?? DBNull.Value },
+            new("tokens", NpgsqlDbType.Integer) { Value = answer.Tokens },
+            new("node", NpgsqlDbType.Varchar) { Value = (object?)answer.Node ?? DBNull.Value },
+            new("created", NpgsqlDbType.TimestampTz) { Value = created },
+        ];
+
+        var rows = await db.Database.SqlQueryRaw<CommitRow>(Sql, parameters).ToListAsync(cancellationToken).ConfigureAwait(false);
+        if (rows.Count == 0)
+        {
+            return null;
+        }
+
+        var message = new ChatMessage(commit.TaskId, ChatRole.Assistant, answer.Content, answer.Status,
+            new DateTimeOffset(DateTime.SpecifyKind(created, DateTimeKind.Utc)), answer.Error, answer.Tokens, answer.Node, answer.ParentId);
+        return (rows[0].Epoch, rows[0].Version, message);
+    }
+
+    /// <summary>The one row the statement answers (column names follow the snake_case convention).</summary>
+    internal sealed class CommitRow
+    {
+        public long Version { get; set; }
+
+        public long Epoch { get; set; }
+    }
+}
