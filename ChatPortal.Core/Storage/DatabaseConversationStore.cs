@@ -329,6 +329,12 @@ public sealed class DatabaseConversationStore(
     public Task<ActiveAnswer?> RequestCancelAsync(string taskId, string conversationId, string? userId, CancellationToken cancellationToken = default) =>
         RunAsync("Recording a Stop", async db =>
         {
+            if (db.Database.IsNpgsql())
+            {
+                // One round trip: the Stop is on the click's path.
+                return await PostgresCommit.RequestCancelAsync(db, taskId, conversationId, userId, cancellationToken).ConfigureAwait(false);
+            }
+
             var target = db.Conversations.Where(c => c.Id == conversationId && c.ActiveTaskId == taskId);
             if (userId is not null)
             {

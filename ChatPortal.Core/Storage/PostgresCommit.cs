@@ -56,6 +56,51 @@ internal static class PostgresCommit
         return (rows[0].Epoch, rows[0].Version, message);
     }
 
+    private const string CancelSql = """
+        UPDATE conversations SET cancel_requested = TRUE
+        WHERE id = @conversation AND active_task_id = @task AND (@user IS NULL OR user_id = @user)
+        RETURNING id, user_id, active_task_id, active_node, active_instance_id, active_since, updated_at, fence
+        """;
+
+    /// <summary>Records a Stop for a running answer and returns its claim, in one statement; null when it does not run (or is not the user's).</summary>
+    public static async Task<ActiveAnswer?> RequestCancelAsync(ChatPortalDbContext db, string taskId, string conversationId, string? userId, CancellationToken cancellationToken)
+    {
+        NpgsqlParameter[] parameters =
+        [
+            new("conversation", NpgsqlDbType.Varchar) { Value = conversationId },
+            new("task", NpgsqlDbType.Varchar) { Value = taskId },
+            new("user", NpgsqlDbType.Varchar) { Value = (object?)userId ?? DBNull.Value },
+        ];
+        var rows = await db.Database.SqlQueryRaw<CancelRow>(CancelSql, parameters).ToListAsync(cancellationToken).ConfigureAwait(false);
+        if (rows.Count == 0)
+        {
+            return null;
+        }
+
+        var row = rows[0];
+        return new ActiveAnswer(row.ActiveTaskId!, row.Id, row.UserId, row.ActiveNode ?? "", row.ActiveInstanceId ?? "",
+            new DateTimeOffset(DateTime.SpecifyKind(row.ActiveSince ?? row.UpdatedAt, DateTimeKind.Utc)), row.Fence, CancelRequested: true);
+    }
+
+    internal sealed class CancelRow
+    {
+        public string Id { get; set; } = "";
+
+        public string UserId { get; set; } = "";
+
+        public string? ActiveTaskId { get; set; }
+
+        public string? ActiveNode { get; set; }
+
+        public string? ActiveInstanceId { get; set; }
+
+        public DateTime? ActiveSince { get; set; }
+
+        public DateTime UpdatedAt { get; set; }
+
+        public long Fence { get; set; }
+    }
+
     /// <summary>The one row the statement answers (column names follow the snake_case convention).</summary>
     internal sealed class CommitRow
     {
