@@ -68,7 +68,8 @@ public sealed class ChatPortalOptionsValidator : IValidateOptions<ChatPortalOpti
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }
 
-    private static void Annotations(object target, string path, List<string> failures)
+    /// <summary>Data-annotation failures of <paramref name="target"/>, each naming its key under <paramref name="path"/>.</summary>
+    public static void Annotations(object target, string path, List<string> failures)
     {
         var results = new List<ValidationResult>();
         if (Validator.TryValidateObject(target, new ValidationContext(target), results, validateAllProperties: true))

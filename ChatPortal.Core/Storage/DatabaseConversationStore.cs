@@ -131,31 +131,22 @@ public sealed class DatabaseConversationStore(
             // The claim: only if no answer runs in the conversation. A question also takes the next version
             // and, for the first question, names the conversation.
             var claimable = db.Conversations.Where(c => c.Id == conversationId && c.UserId == userId && c.ActiveTaskId == null);
-            int claimed;
-            if (start.Question is { } question)
+            var title = start.Question is { } question ? Conversation.TitleFrom(question) : null;
+            var claimed = await claimable.ExecuteUpdateAsync(s =>
             {
-                var title = Conversation.TitleFrom(question);
-                claimed = await claimable.ExecuteUpdateAsync(s => s
-                    .SetProperty(c => c.ActiveTaskId, taskId)
+                s.SetProperty(c => c.ActiveTaskId, taskId)
                     .SetProperty(c => c.ActiveInstanceId, start.Instance)
                     .SetProperty(c => c.ActiveNode, start.Node)
                     .SetProperty(c => c.ActiveSince, since)
                     .SetProperty(c => c.Fence, c => c.Fence + 1)
-                    .SetProperty(c => c.CancelRequested, false)
-                    .SetProperty(c => c.Version, c => c.Version + 1)
-                    .SetProperty(c => c.UpdatedAt, now)
-                    .SetProperty(c => c.Title, c => c.Title == Conversation.DefaultTitle ? title : c.Title), cancellationToken).ConfigureAwait(false);
-            }
-            else
-            {
-                claimed = await claimable.ExecuteUpdateAsync(s => s
-                    .SetProperty(c => c.ActiveTaskId, taskId)
-                    .SetProperty(c => c.ActiveInstanceId, start.Instance)
-                    .SetProperty(c => c.ActiveNode, start.Node)
-                    .SetProperty(c => c.ActiveSince, since)
-                    .SetProperty(c => c.Fence, c => c.Fence + 1)
-                    .SetProperty(c => c.CancelRequested, false), cancellationToken).ConfigureAwait(false);
-            }
+                    .SetProperty(c => c.CancelRequested, false);
+                if (title is not null)
+                {
+                    s.SetProperty(c => c.Version, c => c.Version + 1)
+                        .SetProperty(c => c.UpdatedAt, now)
+                        .SetProperty(c => c.Title, c => c.Title == Conversation.DefaultTitle ? title : c.Title);
+                }
+            }, cancellationToken).ConfigureAwait(false);
 
             if (claimed == 0)
             {

@@ -1,3 +1,4 @@
+using ChatPortal.Core.Configuration;
 using System.ComponentModel.DataAnnotations;
 using System.Net;
 using Microsoft.Extensions.Options;
@@ -78,25 +79,8 @@ public sealed class SecurityOptionsValidator : IValidateOptions<SecurityOptions>
             }
         }
 
-        Annotations(options, SecurityOptions.SectionName, failures);
-        Annotations(options.SignIn, $"{SecurityOptions.SectionName}:SignIn", failures);
+        ChatPortalOptionsValidator.Annotations(options, SecurityOptions.SectionName, failures);
+        ChatPortalOptionsValidator.Annotations(options.SignIn, $"{SecurityOptions.SectionName}:SignIn", failures);
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
-    }
-
-    private static void Annotations(object target, string path, List<string> failures)
-    {
-        var results = new List<ValidationResult>();
-        if (Validator.TryValidateObject(target, new ValidationContext(target), results, validateAllProperties: true))
-        {
-            return;
-        }
-
-        foreach (var result in results)
-        {
-            foreach (var member in result.MemberNames)
-            {
-                failures.Add($"{path}:{member} is invalid ({target.GetType().GetProperty(member)?.GetValue(target)}): {result.ErrorMessage}");
-            }
-        }
     }
 }
