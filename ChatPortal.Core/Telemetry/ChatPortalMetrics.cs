@@ -52,7 +52,7 @@ public sealed class ChatPortalMetrics : IDisposable
             Coordination.RedisState.Degraded => 1,
             Coordination.RedisState.Down => 0,
             _ => -1,
-        }, null, "1 while Redis answers, 0 while it is unreachable, -1 in single-node in-memory mode.");
+        }, null, "1 while Redis answers, 0 while it is unreachable, -1 on a single node without Redis.");
         _meter.CreateObservableGauge("chatportal.cancel.subscription.alive", () => health.SubscriptionAlive ? 1 : 0, null,
             "1 while the watchdog proves this node's cancel subscription delivers messages.");
         _meter.CreateObservableCounter("chatportal.db.statements", () => DatabaseStatements, "{statement}",

@@ -6,7 +6,7 @@ using ChatPortal.Testing;
 
 namespace ChatPortal.Tests.Api;
 
-/// <summary>The HTTP API of CONTRACT.md on one node (in-memory mode), over a real Kestrel port.</summary>
+/// <summary>The HTTP API of docs/API.md on one node (the embedded default: SQLite), over a real Kestrel port.</summary>
 public sealed class ConversationApiTests : IClassFixture<ConversationApiTests.Node>
 {
     private readonly Node _node;

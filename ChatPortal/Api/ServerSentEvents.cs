@@ -3,7 +3,7 @@ using ChatPortal.Core.Generation;
 
 namespace ChatPortal.Api;
 
-/// <summary>Writes the event stream of CONTRACT.md: <c>task</c>, then <c>delta</c>s, then <c>done</c>.</summary>
+/// <summary>Writes the event stream of docs/API.md ("The event stream of a send"): <c>task</c>, then <c>delta</c>s, then <c>done</c>.</summary>
 internal static class ServerSentEvents
 {
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
