@@ -25,8 +25,12 @@ public interface ITaskCoordinator
     /// <summary>Starts listening for the end of a task (register before asking for the Stop, so the end cannot be missed).</summary>
     TaskEndWaiter WaitForEnd(string taskId);
 
-    /// <summary>Pushes a Stop to whichever node runs the task. Fire and forget.</summary>
-    RedisCost PushCancel(string taskId);
+    /// <summary>
+    /// Pushes a Stop to whichever node runs the task. Fire and forget. It may go out before the database has
+    /// checked whose task it is: the owner trips the task only if it is <paramref name="userId"/>'s (null: an admin's
+    /// Stop, any task).
+    /// </summary>
+    RedisCost PushCancel(string taskId, string? userId);
 
     /// <summary>Text so far and live text of a task another node runs.</summary>
     IAsyncEnumerable<TaskStreamEvent> FollowRemoteAsync(TaskInfo task, CancellationToken cancellationToken = default);

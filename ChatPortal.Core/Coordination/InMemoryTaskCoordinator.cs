@@ -20,9 +20,9 @@ public sealed class InMemoryTaskCoordinator(LocalTaskRegistry registry) : ITaskC
 
     public TaskEndWaiter WaitForEnd(string taskId) => _waiters.Add(taskId);
 
-    public RedisCost PushCancel(string taskId)
+    public RedisCost PushCancel(string taskId, string? userId)
     {
-        registry.TryCancel(taskId);
+        registry.TryCancel(taskId, userId);
         return default;
     }
 

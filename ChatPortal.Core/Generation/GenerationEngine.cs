@@ -134,18 +134,20 @@ public sealed partial class GenerationEngine(
                 : new CancelResult(CancelOutcome.Stopped, taskId, ended.Status, node.Id);
         }
 
-        // Another node's (or finished). Listen for its end first, so the end cannot slip past; then record the
-        // Stop in the database (it also checks whose task it is) and push it to the owner.
+        // Another node's (or finished). Listen for its end first, so the end cannot slip past; then push the Stop to
+        // the owner and record it in the database in parallel: the push names the user, and the owner acts only on
+        // its own user's task (or an admin's Stop), so it need not wait for the database's check of whose task it is.
         using var waiter = coordinator.WaitForEnd(taskId);
+        coordinator.PushCancel(taskId, userId);
         var active = await store.RequestCancelAsync(taskId, conversationId, userId, cancellationToken).ConfigureAwait(false);
         if (active is null)
         {
-            // Not running anywhere: a finished task answers with its final state (idempotent cancel).
+            // Not running anywhere (or ended while the Stop was on its way): a finished task answers with its final
+            // state (idempotent cancel).
             var view = await FindEndedAsync(taskId, conversationId, userId, cancellationToken).ConfigureAwait(false);
             return view is null ? CancelResult.NotFound(taskId) : new CancelResult(CancelOutcome.Stopped, taskId, view.Status, view.Node);
         }
 
-        coordinator.PushCancel(taskId);
         var status = await WaitForStopAsync(waiter, active, cancellationToken).ConfigureAwait(false);
         metrics.CancelAnswered(status is not null, Stopwatch.GetElapsedTime(accepted));
         return status is null

@@ -17,6 +17,10 @@ public sealed class LocalTaskRegistry
 
     internal void Remove(GenerationTask task) => _tasks.TryRemove(new KeyValuePair<string, GenerationTask>(task.Id, task));
 
-    /// <summary>Trips the token of a local task; false when this node does not run it.</summary>
-    public bool TryCancel(string taskId) => _tasks.TryGetValue(taskId, out var task) && task.RequestCancel();
+    /// <summary>
+    /// Trips the token of a local task; false when this node does not run it, or when <paramref name="userId"/> is
+    /// given and the task is not that user's (a Stop is pushed before the database has checked whose task it is).
+    /// </summary>
+    public bool TryCancel(string taskId, string? userId = null) =>
+        _tasks.TryGetValue(taskId, out var task) && (userId is null || task.Info.UserId == userId) && task.RequestCancel();
 }

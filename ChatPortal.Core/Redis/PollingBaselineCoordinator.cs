@@ -7,8 +7,8 @@ namespace ChatPortal.Core.Redis;
 
 /// <summary>
 /// BENCHMARK BASELINE, not a product mode: the multi-node fix ChatPortal replaces. A Stop only writes a Redis
-/// flag; the owner checks it with one EXISTS every <see cref="ChunksPerCheck"/> chunks (50 calls for a
-/// 500-token answer), so a Stop takes effect only at the next check. Everything else is the Redis coordinator,
+/// flag; the owner checks it with one read every <see cref="ChunksPerCheck"/> chunks (50 calls for a
+/// 500-token answer), so a Stop takes effect only at the next check (a GET, which the polling fix ran as EXISTS: one command either way). Everything else is the Redis coordinator,
 /// so the benchmark compares exactly push against polling. Enabled only by the internal setting
 /// <c>ChatPortal:Internal:CancelStrategy=PollingBaseline</c>. (The database's cancel request still backs it up
 /// at the owner's lease renewal, as it backs up the push.)
@@ -28,20 +28,22 @@ public sealed class PollingBaselineCoordinator(RedisTaskCoordinator inner, Redis
             return;
         }
 
-        if (await redis.Database.KeyExistsAsync(redis.Keys.CancelFlag(task.Id)).ConfigureAwait(false))
+        // The flag holds whose Stop it is ("" for an admin's): it may be set before the database checked that.
+        if (await redis.Database.StringGetAsync(redis.Keys.CancelFlag(task.Id)).ConfigureAwait(false) is { HasValue: true } flag
+            && (flag.IsNullOrEmpty || (string?)flag == task.Info.UserId))
         {
             task.RequestCancel();
         }
     }
 
-    public RedisCost PushCancel(string taskId)
+    public RedisCost PushCancel(string taskId, string? userId)
     {
-        if (registry.TryCancel(taskId) || !redis.IsAvailable)
+        if (registry.TryCancel(taskId, userId) || !redis.IsAvailable)
         {
             return default;
         }
 
-        redis.Database.StringSet(redis.Keys.CancelFlag(taskId), "1", FlagTtl, flags: CommandFlags.FireAndForget);
+        redis.Database.StringSet(redis.Keys.CancelFlag(taskId), userId ?? "", FlagTtl, flags: CommandFlags.FireAndForget);
         return new RedisCost(1, 1);
     }
 

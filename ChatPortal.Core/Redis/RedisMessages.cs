@@ -40,4 +40,15 @@ internal sealed record StreamMessage(StreamMessageKind Kind, int Offset, string?
 internal static class CancelChannelFormat
 {
     public const string PingPrefix = "ping:";
+
+    private const char UserSeparator = ' ';
+
+    /// <summary>A Stop: the task id, then the user whose Stop it is (none for an admin's). Ids hold no spaces.</summary>
+    public static string Stop(string taskId, string? userId) => userId is null ? taskId : $"{taskId}{UserSeparator}{userId}";
+
+    public static (string TaskId, string? UserId) ParseStop(string text)
+    {
+        var at = text.IndexOf(UserSeparator, StringComparison.Ordinal);
+        return at < 0 ? (text, null) : (text[..at], text[(at + 1)..]);
+    }
 }

@@ -84,7 +84,7 @@ public sealed class RedisTaskCoordinator : ITaskCoordinator, INodeDirectory, IHo
 
     public TaskEndWaiter WaitForEnd(string taskId) => _lifecycle.WaitForEnd(taskId);
 
-    public RedisCost PushCancel(string taskId) => _cancel.PushCancel(taskId);
+    public RedisCost PushCancel(string taskId, string? userId) => _cancel.PushCancel(taskId, userId);
 
     public IAsyncEnumerable<TaskStreamEvent> FollowRemoteAsync(TaskInfo task, CancellationToken cancellationToken = default) =>
         _follow.FollowRemoteAsync(task, cancellationToken);

@@ -27,10 +27,29 @@ public sealed class CoordinatorPartsTests
         using var b = await PartsNode.StartAsync(redis, "b");
         using var task = b.Run("task-1");
 
-        var cost = a.Cancel.PushCancel(task.Id);
+        var cost = a.Cancel.PushCancel(task.Id, "user");
 
         Assert.Equal(new RedisCost(1, 1), cost);
         await Cluster.EventuallyAsync(() => Task.FromResult(task.CancelRequested), TimeSpan.FromSeconds(5), "the task on b is cancelled");
+    }
+
+    [Fact]
+    public async Task AStopPushedInAnotherUsersNameDoesNotTripTheTaskButAnAdminsDoes()
+    {
+        // The push goes out before the database has checked whose task it is: the owner checks.
+        await using var redis = await RedisServer.StartAsync();
+        using var a = await PartsNode.StartAsync(redis, "a");
+        using var b = await PartsNode.StartAsync(redis, "b");
+        using var task = b.Run("task-1");
+        using var marker = b.Run("task-2");
+
+        a.Cancel.PushCancel(task.Id, "mallory");
+        a.Cancel.PushCancel(marker.Id, "user");
+        await Cluster.EventuallyAsync(() => Task.FromResult(marker.CancelRequested), TimeSpan.FromSeconds(5), "the later Stop on b arrived");
+        Assert.False(task.CancelRequested, "another user's Stop tripped the task");
+
+        a.Cancel.PushCancel(task.Id, userId: null);
+        await Cluster.EventuallyAsync(() => Task.FromResult(task.CancelRequested), TimeSpan.FromSeconds(5), "the admin's Stop trips the task");
     }
 
     [Fact]
@@ -53,7 +72,7 @@ public sealed class CoordinatorPartsTests
         using var task = a.Run("task-2");
         await Cluster.EventuallyAsync(() =>
         {
-            b.Cancel.PushCancel(task.Id);
+            b.Cancel.PushCancel(task.Id, "user");
             return Task.FromResult(task.CancelRequested);
         }, TimeSpan.FromSeconds(15), "the task on a is cancelled");
         await a.Watchdog.StopAsync(CancellationToken.None);

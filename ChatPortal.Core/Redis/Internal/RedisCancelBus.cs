@@ -6,7 +6,7 @@ using StackExchange.Redis;
 namespace ChatPortal.Core.Redis;
 
 /// <summary>
-/// Stop from any node: one PUBLISH of the task id on the cancel channel, which every node subscribes to once; the
+/// Stop from any node: one PUBLISH of the task id (and the user whose Stop it is) on the cancel channel, which every node subscribes to once; the
 /// owner trips the task's token at once, and its end event is the acknowledgement. The database's cancel request
 /// covers whatever pub/sub drops. The same channel carries the watchdog's pings (<see cref="CancelChannelFormat"/>),
 /// handed on through <see cref="PingReceived"/>.
@@ -16,16 +16,16 @@ internal sealed class RedisCancelBus(RedisConnection redis, LocalTaskRegistry re
     /// <summary>A watchdog ping came in on the cancel channel (any node's: the watchdog picks its own).</summary>
     public event Action<string>? PingReceived;
 
-    public RedisCost PushCancel(string taskId)
+    public RedisCost PushCancel(string taskId, string? userId)
     {
-        if (registry.TryCancel(taskId) || !redis.IsAvailable)
+        if (registry.TryCancel(taskId, userId) || !redis.IsAvailable)
         {
             return default;
         }
 
         try
         {
-            redis.Subscriber.Publish(redis.Keys.CancelChannel, taskId, CommandFlags.FireAndForget);
+            redis.Subscriber.Publish(redis.Keys.CancelChannel, CancelChannelFormat.Stop(taskId, userId), CommandFlags.FireAndForget);
             return new RedisCost(1, 1);
         }
         catch (Exception ex) when (RedisJson.IsUnavailable(ex))
@@ -53,9 +53,10 @@ internal sealed class RedisCancelBus(RedisConnection redis, LocalTaskRegistry re
             return;
         }
 
-        if (registry.TryCancel(text))
+        var (taskId, userId) = CancelChannelFormat.ParseStop(text);
+        if (registry.TryCancel(taskId, userId))
         {
-            RedisLog.CancelReceived(logger, text);
+            RedisLog.CancelReceived(logger, taskId);
         }
     }
 }
