@@ -33,6 +33,20 @@ public sealed class StoreFailureHandlerTests
     }
 
     [Fact]
+    public async Task RedisFailingARequestThatNeedsItIsA503NotA500()
+    {
+#pragma warning disable CS0618 // the test builds the exception the client throws; its newer constructor takes internal flags
+        var (handled, context, body) = await HandleAsync(new StackExchange.Redis.RedisConnectionException(StackExchange.Redis.ConnectionFailureType.UnableToConnect, "No connection is active/available to service this operation: SUBSCRIBE"));
+#pragma warning restore CS0618
+
+        Assert.True(handled);
+        Assert.Equal(StatusCodes.Status503ServiceUnavailable, context.Response.StatusCode);
+        Assert.Equal("2", context.Response.Headers.RetryAfter.ToString());
+        Assert.Equal("Shared state unavailable", body.GetProperty("title").GetString());
+        Assert.DoesNotContain("SUBSCRIBE", body.GetProperty("detail").GetString());
+    }
+
+    [Fact]
     public async Task OtherFailuresAreLeftToTheDefaultHandler()
     {
         var (handled, _, _) = await HandleAsync(new InvalidOperationException("a bug"));

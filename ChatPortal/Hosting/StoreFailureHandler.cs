@@ -7,7 +7,7 @@ namespace ChatPortal.Hosting;
 /// <summary>
 /// Storage failures as problem details, never a 500: the database unreachable is 503 with a Retry-After
 /// (the client retries; nothing was half-stored, each change is one transaction); a constraint the request
-/// broke is 409.
+/// broke is 409. Redis failing a request that needs it (rare: most paths degrade without it) is 503 too.
 /// </summary>
 internal sealed class StoreFailureHandler(IProblemDetailsService problems) : IExceptionHandler
 {
@@ -17,6 +17,8 @@ internal sealed class StoreFailureHandler(IProblemDetailsService problems) : IEx
         {
             StoreUnavailableException => (StatusCodes.Status503ServiceUnavailable, "Database unavailable", exception.Message),
             DbUpdateException => (StatusCodes.Status409Conflict, "Conflicting change", "The change conflicts with the stored data (it may have been made already); reload and try again."),
+            StackExchange.Redis.RedisException => (StatusCodes.Status503ServiceUnavailable, "Shared state unavailable",
+                "The cluster's fast bus (Redis) did not answer in time; nothing was changed. Try again in a moment."),
             _ => (0, "", ""),
         };
         if (status == 0)

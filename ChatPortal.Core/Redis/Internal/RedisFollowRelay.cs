@@ -200,7 +200,7 @@ internal sealed class RedisFollowRelay(
         try
         {
             var request = RedisJson.Serialize(new FollowRequest(task.TaskId, node.Id));
-            await redis.Subscriber.PublishAsync(Keys.FollowChannel, request).ConfigureAwait(false);
+            await RequestFollowAsync(request).ConfigureAwait(false);
             var lastRequest = Environment.TickCount64;
             var received = 0;
             var quietChecks = 0;
@@ -240,7 +240,7 @@ internal sealed class RedisFollowRelay(
                     if (message.Offset > received)
                     {
                         // A batch went missing: ask for a fresh snapshot.
-                        await redis.Subscriber.PublishAsync(Keys.FollowChannel, request).ConfigureAwait(false);
+                        await RequestFollowAsync(request).ConfigureAwait(false);
                         lastRequest = Environment.TickCount64;
                     }
                     else if (message.Offset + text.Length > received)
@@ -268,7 +268,7 @@ internal sealed class RedisFollowRelay(
 
                 if (Environment.TickCount64 - lastRequest > FollowRenewal.TotalMilliseconds)
                 {
-                    await redis.Subscriber.PublishAsync(Keys.FollowChannel, request).ConfigureAwait(false);
+                    await RequestFollowAsync(request).ConfigureAwait(false);
                     lastRequest = Environment.TickCount64;
                 }
             }
@@ -283,6 +283,22 @@ internal sealed class RedisFollowRelay(
             {
                 RedisLog.UnsubscribeFailed(logger, ex, streamChannel.ToString());
             }
+        }
+    }
+
+    /// <summary>
+    /// Asks the owner for the stream. A request lost to a Redis stall or outage is not an error of the follow: the
+    /// quiet checks end it from the database if the task ends meanwhile, and the renewal asks again.
+    /// </summary>
+    private async Task RequestFollowAsync(RedisValue request)
+    {
+        try
+        {
+            await redis.Subscriber.PublishAsync(Keys.FollowChannel, request).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (RedisJson.IsUnavailable(ex))
+        {
+            RedisLog.FollowRequestNotSent(logger, ex, request.ToString());
         }
     }
 

@@ -36,6 +36,9 @@ internal static partial class RedisLog
     [LoggerMessage(2215, LogLevel.Information, "Following {Channel} through Redis failed; following from the database instead.")]
     public static partial void FollowFromDatabase(ILogger logger, Exception exception, string channel);
 
+    [LoggerMessage(2216, LogLevel.Debug, "A follow request could not be sent ({Request}); the follow asks again or ends from the database.")]
+    public static partial void FollowRequestNotSent(ILogger logger, Exception exception, string request);
+
     [LoggerMessage(2214, LogLevel.Debug, "The heartbeat could not be written.")]
     public static partial void HeartbeatFailed(ILogger logger, Exception exception);
 
