@@ -4,6 +4,7 @@ using ChatPortal.Core.Generation;
 using ChatPortal.Core.Ownership;
 using ChatPortal.Core.Redis;
 using ChatPortal.Core.Storage;
+using ChatPortal.Core.Tasks;
 using ChatPortal.Core.Telemetry;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Configuration;

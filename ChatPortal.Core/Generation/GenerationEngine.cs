@@ -2,6 +2,7 @@ using System.Diagnostics;
 using ChatPortal.Core.Configuration;
 using ChatPortal.Core.Conversations;
 using ChatPortal.Core.Coordination;
+using ChatPortal.Core.Tasks;
 using ChatPortal.Core.Telemetry;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Logging;
@@ -77,7 +78,7 @@ public sealed partial class GenerationEngine(
             return claim.Outcome switch
             {
                 // Running may be null: the holder released its claim between the refused claim and the re-read.
-                AnswerStartOutcome.AnswerRunning => new StartResult(StartOutcome.AlreadyRunning, RunningTask: claim.Running is { } running ? ToInfo(running) : null),
+                AnswerStartOutcome.AnswerRunning => new StartResult(StartOutcome.AlreadyRunning, RunningTask: claim.Running is { } running ? TaskStates.ToInfo(running) : null),
                 AnswerStartOutcome.NothingToRegenerate => new StartResult(StartOutcome.NothingToRegenerate),
                 AnswerStartOutcome.TooManyAnswers => new StartResult(StartOutcome.TooManyAnswers),
                 _ => new StartResult(StartOutcome.ConversationNotFound),
@@ -176,7 +177,7 @@ public sealed partial class GenerationEngine(
             {
                 if (await store.FindAnswerAsync(active.ConversationId, active.TaskId, cancellationToken).ConfigureAwait(false) is { } stored)
                 {
-                    return ToGenerationStatus(stored.Message.Status);
+                    return TaskStates.ToGenerationStatus(stored.Message.Status);
                 }
             }
             catch (StoreUnavailableException)
@@ -221,7 +222,7 @@ public sealed partial class GenerationEngine(
             return local.Info;
         }
 
-        return await store.FindActiveAnswerAsync(conversationId, cancellationToken).ConfigureAwait(false) is { } active ? ToInfo(active) : null;
+        return await store.FindActiveAnswerAsync(conversationId, cancellationToken).ConfigureAwait(false) is { } active ? TaskStates.ToInfo(active) : null;
     }
 
     /// <summary>Every running answer of the cluster with its token count, oldest first.</summary>
@@ -229,7 +230,7 @@ public sealed partial class GenerationEngine(
     {
         var active = await store.ListActiveAnswersAsync(cancellationToken).ConfigureAwait(false);
         var remote = coordinator.RemoteTokenCounts();
-        return [.. active.Select(a => new RunningTask(ToInfo(a), registry.Find(a.TaskId)?.Tokens ?? remote.GetValueOrDefault(a.TaskId)))];
+        return [.. active.Select(a => new RunningTask(TaskStates.ToInfo(a), registry.Find(a.TaskId)?.Tokens ?? remote.GetValueOrDefault(a.TaskId)))];
     }
 
     /// <summary>The text so far and the live text of a task, whichever node runs it.</summary>
@@ -302,7 +303,7 @@ public sealed partial class GenerationEngine(
         }
 
         var ended = task.End(status, reason);
-        var answer = new ChatMessage(task.Id, ChatRole.Assistant, StorableText(task.Text), ToMessageStatus(ended.Status), task.Info.StartedAt,
+        var answer = new ChatMessage(task.Id, ChatRole.Assistant, StorableText(task.Text), TaskStates.ToMessageStatus(ended.Status), task.Info.StartedAt,
             ended.Reason, task.Tokens, node.Id, task.ParentId);
 
         // The commit is fenced by the claim: a generation that was taken over writes nothing.
@@ -349,7 +350,7 @@ public sealed partial class GenerationEngine(
         var stored = await store.FindAnswerAsync(conversationId, taskId, cancellationToken).ConfigureAwait(false);
         return stored is null || (userId is not null && stored.UserId != userId)
             ? null
-            : new TaskView(taskId, conversationId, stored.UserId, stored.Message.Node, ToGenerationStatus(stored.Message.Status), stored.Message.Tokens);
+            : new TaskView(taskId, conversationId, stored.UserId, stored.Message.Node, TaskStates.ToGenerationStatus(stored.Message.Status), stored.Message.Tokens);
     }
 
     private List<AiMessage> BuildPrompt(IEnumerable<ChatMessage> history, string? instructions)
@@ -369,9 +370,6 @@ public sealed partial class GenerationEngine(
 
         return prompt;
     }
-
-    internal static TaskInfo ToInfo(ActiveAnswer active) =>
-        new(active.TaskId, active.ConversationId, active.UserId, active.Node, active.StartedAt);
 
     private static async Task<TaskEnded?> WaitAsync(Task<TaskEnded> completion, CancellationToken cancellationToken)
     {
@@ -409,22 +407,6 @@ public sealed partial class GenerationEngine(
     }
 
     private static string Detail(string? phrase) => string.IsNullOrWhiteSpace(phrase) ? "" : $" {phrase}";
-
-    public static MessageStatus ToMessageStatus(GenerationStatus status) => status switch
-    {
-        GenerationStatus.Completed => MessageStatus.Completed,
-        GenerationStatus.Cancelled => MessageStatus.Cancelled,
-        GenerationStatus.Failed => MessageStatus.Failed,
-        _ => MessageStatus.Streaming,
-    };
-
-    public static GenerationStatus ToGenerationStatus(MessageStatus status) => status switch
-    {
-        MessageStatus.Completed => GenerationStatus.Completed,
-        MessageStatus.Cancelled => GenerationStatus.Cancelled,
-        MessageStatus.Failed => GenerationStatus.Failed,
-        _ => GenerationStatus.Running,
-    };
 
     private static partial class Log
     {

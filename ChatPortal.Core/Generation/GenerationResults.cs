@@ -1,3 +1,4 @@
+using ChatPortal.Core.Tasks;
 namespace ChatPortal.Core.Generation;
 
 public enum StartOutcome

@@ -1,10 +1,10 @@
 using System.Diagnostics.Metrics;
 using System.Reflection;
+using ChatPortal.Core.Tasks;
 using ChatPortal.Core;
 using ChatPortal.Core.Configuration;
 using ChatPortal.Core.Conversations;
 using ChatPortal.Core.Coordination;
-using ChatPortal.Core.Generation;
 using ChatPortal.Core.Redis;
 using ChatPortal.Core.Telemetry;
 using ChatPortal.Testing;

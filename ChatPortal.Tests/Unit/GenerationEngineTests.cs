@@ -1,6 +1,7 @@
 using System.Net;
 using System.Runtime.CompilerServices;
 using System.Text;
+using ChatPortal.Core.Tasks;
 using ChatPortal.Core;
 using ChatPortal.Core.Conversations;
 using ChatPortal.Core.Generation;

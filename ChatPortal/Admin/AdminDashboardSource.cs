@@ -1,3 +1,4 @@
+using ChatPortal.Core.Tasks;
 using ChatPortal.Core;
 using ChatPortal.Core.Coordination;
 using ChatPortal.Core.Generation;

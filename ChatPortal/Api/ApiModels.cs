@@ -1,5 +1,5 @@
 using ChatPortal.Core.Conversations;
-using ChatPortal.Core.Generation;
+using ChatPortal.Core.Tasks;
 
 namespace ChatPortal.Api;
 

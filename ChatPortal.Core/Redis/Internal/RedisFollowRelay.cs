@@ -2,7 +2,7 @@ using System.Collections.Concurrent;
 using System.Runtime.CompilerServices;
 using System.Threading.Channels;
 using ChatPortal.Core.Conversations;
-using ChatPortal.Core.Generation;
+using ChatPortal.Core.Tasks;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using StackExchange.Redis;
@@ -340,7 +340,7 @@ internal sealed class RedisFollowRelay(
                     yield return new TaskDelta(answer.Message.Content[received..]);
                 }
 
-                yield return new TaskEnded(GenerationEngine.ToGenerationStatus(answer.Message.Status), answer.Message.Error);
+                yield return new TaskEnded(TaskStates.ToGenerationStatus(answer.Message.Status), answer.Message.Error);
                 yield break;
             }
 

@@ -1,6 +1,6 @@
 using System.Collections.Concurrent;
 using ChatPortal.Core.Coordination;
-using ChatPortal.Core.Generation;
+using ChatPortal.Core.Tasks;
 using Microsoft.Extensions.Logging;
 using StackExchange.Redis;
 

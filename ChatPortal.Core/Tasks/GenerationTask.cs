@@ -2,7 +2,7 @@ using System.Diagnostics;
 using System.Text;
 using System.Threading.Channels;
 
-namespace ChatPortal.Core.Generation;
+namespace ChatPortal.Core.Tasks;
 
 public enum GenerationStatus
 {
