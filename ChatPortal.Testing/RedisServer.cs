@@ -5,7 +5,7 @@ namespace ChatPortal.Testing;
 
 /// <summary>
 /// A real redis-server on a free loopback port, without persistence. Can be killed and restarted on the
-/// same port to test outages.
+/// same port to test outages, or stalled (<c>DEBUG SLEEP</c>, enabled for loopback clients).
 /// </summary>
 public sealed class RedisServer : IAsyncDisposable
 {
@@ -52,7 +52,7 @@ public sealed class RedisServer : IAsyncDisposable
         string[] persistence = _dataDirectory is null
             ? ["--appendonly", "no"]
             : ["--appendonly", "yes", "--appendfsync", "always", "--dir", _dataDirectory];
-        foreach (var arg in (string[])["--bind", "127.0.0.1", "--port", Port.ToString(), "--save", "", "--protected-mode", "no", .. persistence])
+        foreach (var arg in (string[])["--bind", "127.0.0.1", "--port", Port.ToString(), "--save", "", "--protected-mode", "no", "--enable-debug-command", "local", .. persistence])
         {
             info.ArgumentList.Add(arg);
         }
@@ -105,6 +105,26 @@ public sealed class RedisServer : IAsyncDisposable
     {
         await using var connection = await ConnectAsync();
         return await connection.GetDatabase().ExecuteAsync(command, args);
+    }
+
+    /// <summary>
+    /// <c>DEBUG SLEEP</c>: the server answers nobody for <paramref name="duration"/> (connections stay open, commands
+    /// queue), then goes on. Completes when the server is awake again.
+    /// </summary>
+    public async Task StallAsync(TimeSpan duration)
+    {
+        var timeout = (int)duration.TotalMilliseconds + 10_000;
+        await using var connection = await ConnectionMultiplexer.ConnectAsync(new ConfigurationOptions
+        {
+            EndPoints = { ConnectionString },
+            AllowAdmin = true,
+            AbortOnConnectFail = true,
+            ConnectTimeout = 2000,
+            AsyncTimeout = timeout,
+            SyncTimeout = timeout,
+            ClientName = "chatportal-tests",
+        });
+        await connection.GetDatabase().ExecuteAsync("DEBUG", "SLEEP", duration.TotalSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture));
     }
 
     /// <summary>INFO commandstats as command -> calls.</summary>
