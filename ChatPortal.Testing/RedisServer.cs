@@ -109,23 +109,65 @@ public sealed class RedisServer : IAsyncDisposable
 
     /// <summary>
     /// <c>DEBUG SLEEP</c>: the server answers nobody for <paramref name="duration"/> (connections stay open, commands
-    /// queue), then goes on. Completes when the server is awake again.
+    /// queue), then goes on. Returns once the server has stopped answering (a probe's PING goes unanswered); the
+    /// task it returns completes when the server is awake again.
     /// </summary>
-    public async Task StallAsync(TimeSpan duration)
+    public async Task<Task> BeginStallAsync(TimeSpan duration)
     {
-        var timeout = (int)duration.TotalMilliseconds + 10_000;
-        await using var connection = await ConnectionMultiplexer.ConnectAsync(new ConfigurationOptions
+        var sleeper = await ConnectAsync(duration + TimeSpan.FromSeconds(10));
+        var probe = await ConnectAsync(TimeSpan.FromSeconds(5));
+        var asleep = sleeper.GetDatabase().ExecuteAsync("DEBUG", "SLEEP", duration.TotalSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        try
+        {
+            while (!asleep.IsCompleted)
+            {
+                try
+                {
+                    await probe.GetDatabase().PingAsync().WaitAsync(TimeSpan.FromMilliseconds(300));
+                }
+                catch (TimeoutException)
+                {
+                    return AwakeAsync(asleep, sleeper, probe);
+                }
+
+                await Task.Delay(20);
+            }
+
+            await asleep; // DEBUG refused, or a sleep too short to be seen
+            throw new InvalidOperationException("The server never stopped answering.");
+        }
+        catch
+        {
+            await sleeper.DisposeAsync();
+            await probe.DisposeAsync();
+            throw;
+        }
+
+        static async Task AwakeAsync(Task asleep, ConnectionMultiplexer sleeper, ConnectionMultiplexer probe)
+        {
+            try
+            {
+                await asleep;
+            }
+            finally
+            {
+                await sleeper.DisposeAsync();
+                await probe.DisposeAsync();
+            }
+        }
+    }
+
+    private Task<ConnectionMultiplexer> ConnectAsync(TimeSpan timeout) =>
+        ConnectionMultiplexer.ConnectAsync(new ConfigurationOptions
         {
             EndPoints = { ConnectionString },
             AllowAdmin = true,
             AbortOnConnectFail = true,
             ConnectTimeout = 2000,
-            AsyncTimeout = timeout,
-            SyncTimeout = timeout,
+            AsyncTimeout = (int)timeout.TotalMilliseconds,
+            SyncTimeout = (int)timeout.TotalMilliseconds,
             ClientName = "chatportal-tests",
         });
-        await connection.GetDatabase().ExecuteAsync("DEBUG", "SLEEP", duration.TotalSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture));
-    }
 
     /// <summary>INFO commandstats as command -> calls.</summary>
     public async Task<Dictionary<string, long>> CommandStatsAsync()

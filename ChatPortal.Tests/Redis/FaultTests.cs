@@ -5,6 +5,7 @@ using System.Text;
 using System.Text.Json;
 using ChatPortal.Core.Ownership;
 using ChatPortal.Testing;
+using Xunit.Abstractions;
 using static ChatPortal.Tests.Api.ConversationApiTests;
 
 namespace ChatPortal.Tests.Redis;
@@ -14,7 +15,7 @@ namespace ChatPortal.Tests.Redis;
 /// nodes). Outcomes are read from the database and the streams users saw. Each test breaks its own cluster.
 /// </summary>
 [Collection(StoreFaultCollection.Name)]
-public sealed class FaultTests
+public sealed class FaultTests(ITestOutputHelper output)
 {
     private static Dictionary<string, string> Model(int tokensPerSecond, int tokens) => new()
     {
@@ -35,7 +36,7 @@ public sealed class FaultTests
         var ending = await a.CreateConversationAsync();
         var stopping = await a.CreateConversationAsync();
 
-        // The first answer runs on node a; 3 s before its end a second one starts there, and 2 s before its end
+        // The first answer runs on node a; 4 s before its end a second one starts there, and 3 s before its end
         // Redis falls asleep for 10 s: the first answer commits, and the second one is stopped, while it sleeps.
         var secondDue = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var stallDue = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -43,11 +44,11 @@ public sealed class FaultTests
         var firstDeltas = 0;
         var firstReading = Task.Run(() => StreamResult.ReadAsync(firstResponse, item =>
         {
-            if (item.Name == "delta" && ++firstDeltas == tokens - 120)
+            if (item.Name == "delta" && ++firstDeltas == tokens - 160)
             {
                 secondDue.TrySetResult();
             }
-            else if (item.Name == "delta" && firstDeltas == tokens - 80)
+            else if (item.Name == "delta" && firstDeltas == tokens - 120)
             {
                 stallDue.TrySetResult();
             }
@@ -70,7 +71,8 @@ public sealed class FaultTests
         var secondTask = await secondTaskId.Task.WaitAsync(TimeSpan.FromSeconds(10));
 
         await stallDue.Task.WaitAsync(TimeSpan.FromSeconds(30));
-        var stall = cluster.Redis.StallAsync(stallFor);
+        var stall = await cluster.Redis.BeginStallAsync(stallFor);
+        Assert.False(firstReading.IsCompleted, "the first answer still streamed when Redis fell asleep");
 
         // The first answer streams to its end and is final while Redis still sleeps.
         var first = await firstReading.WaitAsync(TimeSpan.FromSeconds(30));
@@ -80,12 +82,14 @@ public sealed class FaultTests
 
         // A Stop through node b, which cannot reach node a through Redis now: node a finds it in the database at
         // its next lease renewal (every 2 s), well before Redis wakes up.
+        var stopClock = Stopwatch.StartNew();
         using var stop = await b.CancelAsync(secondTask);
         var stopBody = await stop.Content.ReadFromJsonAsync<JsonElement>();
         Assert.True(
             (stop.StatusCode, stopBody.GetProperty("status").GetString()) is (HttpStatusCode.OK, "cancelled") or (HttpStatusCode.Accepted, "cancelling"),
             $"the Stop is accepted: {(int)stop.StatusCode} {stopBody}");
         var second = await secondReading.WaitAsync(TimeSpan.FromSeconds(30));
+        output.WriteLine($"Stop during the stall: answered {(int)stop.StatusCode} {stopBody}; the answer's stream ended {stopClock.Elapsed.TotalSeconds:0.0} s after the click.");
         Assert.False(stall.IsCompleted, "the stopped answer ended while Redis slept");
         Assert.Equal("cancelled", second.Status);
         Assert.InRange(second.Events.Count(e => e.Name == "delta"), 1, tokens - 1);
@@ -193,21 +197,34 @@ public sealed class FaultTests
 
         await cluster.A.KillAsync();
         var killedAt = Stopwatch.StartNew();
-        await using var replacement = await cluster.A.StartReplacementAsync("node-a2");
-        using var a2 = user.On(replacement.BaseAddress);
 
-        Assert.Null(await reading.WaitAsync(TimeSpan.FromSeconds(10)));
+        // Node a comes back at once as node-a2 (it starts up meanwhile). The killed instance's answer is released
+        // by a janitor (node b's, or node-a2's once it has renewed a whole lease) after its lease lapsed: 10 s,
+        // plus the janitor's 3 s interval.
+        var replacing = cluster.A.StartReplacementAsync("node-a2");
         string textShown;
-        lock (shown)
+        try
         {
-            textShown = shown.ToString();
+            Assert.Null(await reading.WaitAsync(TimeSpan.FromSeconds(10)));
+            lock (shown)
+            {
+                textShown = shown.ToString();
+            }
+
+            await Cluster.EventuallyAsync(async () => (await b.GetConversationAsync(id)).GetProperty("activeTask").ValueKind == JsonValueKind.Null,
+                TimeSpan.FromSeconds(25), "the killed instance's answer is released");
+            Assert.True(killedAt.Elapsed < TimeSpan.FromSeconds(25), $"released {killedAt.Elapsed.TotalSeconds:0.0} s after the kill");
+            output.WriteLine($"Released {killedAt.Elapsed.TotalSeconds:0.0} s after the kill.");
+        }
+        catch
+        {
+            await StopWhenStartedAsync(replacing);
+            throw;
         }
 
-        // Released by a janitor (node b's, or the new instance's once it has renewed a whole lease) after the
-        // killed instance's lease lapsed: 10 s, plus the janitor's 3 s interval.
-        await Cluster.EventuallyAsync(async () => (await b.GetConversationAsync(id)).GetProperty("activeTask").ValueKind == JsonValueKind.Null,
-            TimeSpan.FromSeconds(25), "the killed instance's answer is released");
-        Assert.True(killedAt.Elapsed < TimeSpan.FromSeconds(25), $"released {killedAt.Elapsed.TotalSeconds:0.0} s after the kill");
+        await using var replacement = await replacing;
+        output.WriteLine($"node-a2 served {killedAt.Elapsed.TotalSeconds:0.0} s after the kill.");
+        using var a2 = user.On(replacement.BaseAddress);
 
         foreach (var api in new[] { a2, b })
         {
@@ -260,6 +277,18 @@ public sealed class FaultTests
         Assert.Equal(status, rows[1]["status"]);
         Assert.Equal(text, rows[1]["content"]);
         Assert.Single(await cluster.Postgres.QueryAsync(cluster.Database, "SELECT id FROM messages WHERE id = $1", taskId));
+    }
+
+    private static async Task StopWhenStartedAsync(Task<NodeProcess> starting)
+    {
+        try
+        {
+            await (await starting).DisposeAsync();
+        }
+        catch (Exception ex) when (ex is InvalidOperationException or TimeoutException)
+        {
+            // It never started: nothing to stop.
+        }
     }
 
     /// <summary>Healthy, with the cancel subscription proven alive by the watchdog's ping.</summary>
