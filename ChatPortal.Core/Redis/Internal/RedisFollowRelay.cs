@@ -117,7 +117,7 @@ internal sealed class RedisFollowRelay(
 
     /// <summary>
     /// Publishes the rest of a followed task's text and its end on the task's channel (before the end event, on
-    /// the same connection, which keeps the order). Returns the number of PUBLISHes.
+    /// the same connection, which keeps the order on one server). Returns the number of PUBLISHes.
     /// </summary>
     public int PublishFinal(string taskId, TaskEnded outcome)
     {
