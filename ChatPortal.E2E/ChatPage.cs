@@ -4,12 +4,18 @@ using ChatPortal.Testing;
 
 namespace ChatPortal.E2E;
 
-/// <summary>The chat page of one node as one user sees it: locators by the contract's <c>data-testid</c>s.</summary>
-public sealed partial class ChatPage(IPage page, NodeProcess node)
+/// <summary>
+/// The chat page as one user sees it, on one node or through a balancer (<paramref name="baseUrl"/>): locators by the
+/// contract's <c>data-testid</c>s.
+/// </summary>
+public sealed partial class ChatPage(IPage page, string baseUrl)
 {
-    public IPage Page => page;
+    public ChatPage(IPage page, NodeProcess node)
+        : this(page, node.Url)
+    {
+    }
 
-    public NodeProcess Node => node;
+    public IPage Page => page;
 
     public ILocator ComposerInput => page.GetByTestId("composer-input");
 
@@ -43,6 +49,9 @@ public sealed partial class ChatPage(IPage page, NodeProcess node)
 
     public ILocator RedisBanner => page.GetByTestId("redis-banner");
 
+    /// <summary>The dialog shown while the page's live connection is down, paused or moving to another node.</summary>
+    public ILocator ReconnectModal => page.GetByTestId("reconnect-modal");
+
     /// <summary>The phone layout's button that opens and closes the conversation list.</summary>
     public ILocator SidebarToggle => page.GetByTestId("sidebar-toggle");
 
@@ -60,7 +69,7 @@ public sealed partial class ChatPage(IPage page, NodeProcess node)
     /// <summary>Opens <c>/</c>, which lands on a conversation, and waits until the composer is ready.</summary>
     public async Task OpenAsync()
     {
-        await page.GotoAsync(node.Url + "/");
+        await page.GotoAsync(baseUrl + "/");
         await Expect(page).ToHaveURLAsync(ConversationUrl());
         await WaitUntilReadyAsync();
     }
@@ -68,7 +77,7 @@ public sealed partial class ChatPage(IPage page, NodeProcess node)
     /// <summary>Opens <c>/c/{id}</c> on this node and waits until the composer is ready.</summary>
     public async Task OpenAsync(string conversationId)
     {
-        await page.GotoAsync($"{node.Url}/c/{conversationId}");
+        await page.GotoAsync($"{baseUrl}/c/{conversationId}");
         await WaitUntilReadyAsync();
     }
 
@@ -105,7 +114,7 @@ public sealed partial class ChatPage(IPage page, NodeProcess node)
     /// <summary><c>GET /api/conversations/{id}</c> with the browser's cookies: the same user.</summary>
     public async Task<JsonElement> GetConversationAsync()
     {
-        var response = await page.APIRequest.GetAsync($"{node.Url}/api/conversations/{ConversationId}");
+        var response = await page.APIRequest.GetAsync($"{baseUrl}/api/conversations/{ConversationId}");
         Assert.True(response.Ok, $"GET conversation answered {response.Status}");
         return (await response.JsonAsync()) ?? throw new InvalidOperationException("Empty conversation JSON.");
     }
