@@ -297,9 +297,11 @@ public sealed partial class GenerationEngine(
         }
         catch (Exception ex)
         {
+            // The user reads a short reason and an error id; the log line with that id holds the detail.
+            var errorId = Ids.NewErrorId();
             status = GenerationStatus.Failed;
-            reason = Describe(ex);
-            Log.ModelFailed(logger, ex, task.Id);
+            reason = $"{Describe(ex)} (error {errorId})";
+            Log.ModelFailed(logger, ex, task.Id, errorId);
         }
 
         var ended = task.End(status, reason);
@@ -383,7 +385,10 @@ public sealed partial class GenerationEngine(
         }
     }
 
-    /// <summary>A reason a user can read, from whatever the model client threw.</summary>
+    /// <summary>
+    /// A reason a user can read, from whatever the model client threw: what kind of failure it was, never the
+    /// endpoint's address nor an exception's text (the log has those, under the error id shown with the reason).
+    /// </summary>
     internal static string Describe(Exception ex)
     {
         for (var e = ex; e is not null; e = e.InnerException)
@@ -403,7 +408,7 @@ public sealed partial class GenerationEngine(
             }
         }
 
-        return ex is HttpRequestException ? $"The model endpoint could not be reached: {ex.Message}" : $"The model failed: {ex.Message}";
+        return ex is HttpRequestException ? "The model endpoint could not be reached." : "The model failed.";
     }
 
     private static string Detail(string? phrase) => string.IsNullOrWhiteSpace(phrase) ? "" : $" {phrase}";
@@ -416,8 +421,8 @@ public sealed partial class GenerationEngine(
         [LoggerMessage(1002, LogLevel.Debug, "Task {TaskId} ended {Status} after {Tokens} tokens.")]
         public static partial void Ended(ILogger logger, string taskId, GenerationStatus status, int tokens);
 
-        [LoggerMessage(1003, LogLevel.Warning, "The model failed during task {TaskId}.")]
-        public static partial void ModelFailed(ILogger logger, Exception exception, string taskId);
+        [LoggerMessage(1003, LogLevel.Warning, "The model failed during task {TaskId} (error {ErrorId}).")]
+        public static partial void ModelFailed(ILogger logger, Exception exception, string taskId, string errorId);
 
         [LoggerMessage(1004, LogLevel.Error, "The answer of task {TaskId} could not be stored.")]
         public static partial void StoreFailed(ILogger logger, Exception exception, string taskId);

@@ -1,11 +1,11 @@
 using System.Diagnostics.Metrics;
 using System.Reflection;
-using ChatPortal.Core.Tasks;
 using ChatPortal.Core;
 using ChatPortal.Core.Configuration;
 using ChatPortal.Core.Conversations;
 using ChatPortal.Core.Coordination;
 using ChatPortal.Core.Redis;
+using ChatPortal.Core.Tasks;
 using ChatPortal.Core.Telemetry;
 using ChatPortal.Testing;
 using Microsoft.Extensions.Logging.Abstractions;

@@ -1,13 +1,14 @@
 using System.Net;
 using System.Runtime.CompilerServices;
 using System.Text;
-using ChatPortal.Core.Tasks;
 using ChatPortal.Core;
 using ChatPortal.Core.Conversations;
 using ChatPortal.Core.Generation;
+using ChatPortal.Core.Tasks;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using ChatMessage = ChatPortal.Core.Conversations.ChatMessage;
 using ChatRole = ChatPortal.Core.Conversations.ChatRole;
 
@@ -344,16 +345,24 @@ public sealed class GenerationEngineTests : IAsyncDisposable
     }
 
     [Fact]
-    public async Task AFailingModelEndsFailedWithItsReasonAndKeepsThePartialText()
+    public async Task AFailingModelEndsFailedWithAReasonWithoutInternalsAnErrorIdAndKeepsThePartialText()
     {
-        Build(Throws(new InvalidOperationException("upstream exploded"), "Partial ", "text"));
+        var log = new CapturedLog();
+        Build(Throws(new InvalidOperationException("upstream exploded at http://10.0.0.7:8000 with key sk-secret"), "Partial ", "text"),
+            configure: services => services.AddSingleton<ILoggerProvider>(log));
         var conversationId = await NewConversationAsync();
         var task = await StartAsync(conversationId, "Question");
 
         var final = await task.Completion.WaitAsync(Patience);
 
         Assert.Equal(GenerationStatus.Failed, final.Status);
-        Assert.Contains("upstream exploded", final.Reason);
+        var reason = Assert.IsType<string>(final.Reason);
+        Assert.Matches(@"^The model failed\. \(error [0-9a-f]{8}\)$", reason);
+        Assert.DoesNotContain("10.0.0.7", reason);
+        Assert.DoesNotContain("sk-secret", reason);
+        var errorId = reason[^9..^1];
+        var entry = Assert.Single(log.Entries, e => e.Message.Contains(errorId, StringComparison.Ordinal));
+        Assert.Contains("upstream exploded", entry.Exception?.Message);
         var answer = Assert.Single(await MessagesAsync(conversationId), m => m.Role == ChatRole.Assistant);
         Assert.Equal(MessageStatus.Failed, answer.Status);
         Assert.Equal("Partial text", answer.Content);
@@ -696,5 +705,30 @@ public sealed class GenerationEngineTests : IAsyncDisposable
         streamed.TrySetResult();
         await release.WaitAsync(ct);
         yield return TestChatClient.Update(" after");
+    }
+
+    /// <summary>Log entries of the engine, as an operator's log would hold them.</summary>
+    private sealed class CapturedLog : ILoggerProvider, ILogger
+    {
+        public System.Collections.Concurrent.ConcurrentQueue<(string Message, Exception? Exception)> Entries { get; } = new();
+
+        public ILogger CreateLogger(string categoryName) => this;
+
+        public IDisposable? BeginScope<TState>(TState state)
+            where TState : notnull => null;
+
+        public bool IsEnabled(LogLevel logLevel) => logLevel >= LogLevel.Warning;
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+        {
+            if (IsEnabled(logLevel))
+            {
+                Entries.Enqueue((formatter(state, exception), exception));
+            }
+        }
+
+        public void Dispose()
+        {
+        }
     }
 }
