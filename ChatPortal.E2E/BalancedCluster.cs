@@ -11,17 +11,12 @@ namespace ChatPortal.E2E;
 /// </summary>
 public sealed class BalancedCluster : IAsyncDisposable
 {
-    private readonly string _dir = Directory.CreateTempSubdirectory("chatportal-balanced-").FullName;
-    private readonly int _lbPort = FreePort.Next();
-    private readonly int _basePort = FreePort.Next();
-    private readonly int _redisPort = FreePort.Next();
-    private readonly int _postgresPort = FreePort.Next();
-    private readonly IReadOnlyDictionary<string, string> _settings;
+    private readonly ClusterScript _script;
 
-    private BalancedCluster(IReadOnlyDictionary<string, string> settings) => _settings = settings;
+    private BalancedCluster(IReadOnlyDictionary<string, string> settings) => _script = new ClusterScript(settings);
 
     /// <summary>The balancer: what a browser talks to.</summary>
-    public string Url => $"http://127.0.0.1:{_lbPort}";
+    public string Url => $"http://127.0.0.1:{_script.BalancerPort}";
 
     /// <param name="settings"><c>ChatPortal__*</c> settings, passed on to every node.</param>
     public static async Task<BalancedCluster> StartAsync(int nodes, IReadOnlyDictionary<string, string> settings)
@@ -29,7 +24,7 @@ public sealed class BalancedCluster : IAsyncDisposable
         var cluster = new BalancedCluster(settings);
         try
         {
-            var (code, output) = await cluster.RunAsync("up", nodes.ToString());
+            var (code, output) = await cluster._script.RunAsync("up", nodes.ToString());
             if (code != 0)
             {
                 throw new InvalidOperationException($"cluster.sh up failed ({code}):\n{output}\n{cluster.Logs()}");
@@ -45,7 +40,7 @@ public sealed class BalancedCluster : IAsyncDisposable
     }
 
     /// <summary>A node's own address, past the balancer (node-1 is the first).</summary>
-    public string NodeUrl(string nodeId) => $"http://127.0.0.1:{_basePort + NodeNumber(nodeId) - 1}";
+    public string NodeUrl(string nodeId) => $"http://127.0.0.1:{_script.BasePort + NodeNumber(nodeId) - 1}";
 
     /// <summary>SIGTERM: the graceful stop of a rolling restart.</summary>
     public Task StopAsync(string nodeId) => SignalAsync(nodeId, "TERM");
@@ -72,14 +67,14 @@ public sealed class BalancedCluster : IAsyncDisposable
     /// <summary>What a node wrote to stdout and stderr.</summary>
     public string NodeLog(string nodeId)
     {
-        var path = Path.Combine(_dir, "logs", nodeId + ".log");
+        var path = Path.Combine(_script.Directory, "logs", nodeId + ".log");
         return File.Exists(path) ? File.ReadAllText(path) : "";
     }
 
     /// <summary>Every log of the cluster, for a failure message.</summary>
     public string Logs()
     {
-        var logs = Path.Combine(_dir, "logs");
+        var logs = Path.Combine(_script.Directory, "logs");
         return Directory.Exists(logs)
             ? string.Join('\n', Directory.GetFiles(logs).Order().Select(f => $"--- {Path.GetFileName(f)}\n{Tail(File.ReadAllText(f))}"))
             : "";
@@ -87,19 +82,19 @@ public sealed class BalancedCluster : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        await RunAsync("down");
+        await _script.RunAsync("down");
         try
         {
             // The logs outlive the cluster, for a failure: artifacts/cluster-logs/<its directory's name>.
-            var logs = Path.Combine(_dir, "logs");
-            var kept = Path.Combine(RepositoryPaths.ArtifactsDirectory, "cluster-logs", Path.GetFileName(_dir));
+            var logs = Path.Combine(_script.Directory, "logs");
+            var kept = Path.Combine(RepositoryPaths.ArtifactsDirectory, "cluster-logs", Path.GetFileName(_script.Directory));
             Directory.CreateDirectory(kept);
             foreach (var file in Directory.Exists(logs) ? Directory.GetFiles(logs) : [])
             {
                 File.Copy(file, Path.Combine(kept, Path.GetFileName(file)), overwrite: true);
             }
 
-            Directory.Delete(_dir, recursive: true);
+            _script.DeleteDirectory();
         }
         catch (IOException)
         {
@@ -122,7 +117,7 @@ public sealed class BalancedCluster : IAsyncDisposable
     }
 
     private async Task<int> ProcessIdAsync(string nodeId) =>
-        int.Parse((await File.ReadAllTextAsync(Path.Combine(_dir, nodeId + ".pid"))).Trim());
+        int.Parse((await File.ReadAllTextAsync(Path.Combine(_script.Directory, nodeId + ".pid"))).Trim());
 
     private static bool IsAlive(int pid)
     {
@@ -145,35 +140,4 @@ public sealed class BalancedCluster : IAsyncDisposable
             : throw new ArgumentException($"Not a node of cluster.sh: '{nodeId}'.", nameof(nodeId));
 
     private static string Tail(string text, int lines = 60) => string.Join('\n', text.Split('\n').TakeLast(lines));
-
-    private async Task<(int Code, string Output)> RunAsync(params string[] args)
-    {
-        var info = new ProcessStartInfo(Path.Combine(RepositoryPaths.Root, "cluster.sh"))
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            WorkingDirectory = RepositoryPaths.Root,
-        };
-        foreach (var arg in args)
-        {
-            info.ArgumentList.Add(arg);
-        }
-
-        info.Environment["CLUSTER_DIR"] = _dir;
-        info.Environment["CLUSTER_LB_PORT"] = _lbPort.ToString();
-        info.Environment["CLUSTER_BASE_PORT"] = _basePort.ToString();
-        info.Environment["CLUSTER_REDIS_PORT"] = _redisPort.ToString();
-        info.Environment["CLUSTER_POSTGRES_PORT"] = _postgresPort.ToString();
-        info.Environment["CHATPORTAL_NODE_DIR"] = RepositoryPaths.NodeDirectory;
-        foreach (var (key, value) in _settings)
-        {
-            info.Environment[key] = value;
-        }
-
-        using var process = Process.Start(info)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        await process.WaitForExitAsync().WaitAsync(TimeSpan.FromMinutes(3));
-        return (process.ExitCode, await stdout + await stderr);
-    }
 }
