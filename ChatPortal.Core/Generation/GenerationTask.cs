@@ -105,10 +105,14 @@ public sealed class GenerationTask : IDisposable
         return true;
     }
 
-    internal void Claimed(long fence, string? parentId)
+    /// <summary>The model writing this answer (the conversation's, or the default); set when the claim is stored.</summary>
+    public ModelEntry? Model { get; private set; }
+
+    internal void Claimed(long fence, string? parentId, ModelEntry? model = null)
     {
         Fence = fence;
         ParentId = parentId;
+        Model = model;
         ClaimedAt = Environment.TickCount64;
     }
 

@@ -11,11 +11,17 @@ namespace ChatPortal.Core.Generation;
 /// <summary>
 /// The embedded model: deterministic, readable Markdown answers (paragraphs, a list, a code block),
 /// streamed word by word at <c>Model:Simulated:TokensPerSecond</c> for <c>ResponseTokens</c> tokens.
-/// The same question gets the same answer, so tests can compare streamed and stored text.
+/// The same question gets the same answer, so tests can compare streamed and stored text. Asked for a few tokens
+/// (<see cref="ChatOptions.MaxOutputTokens"/> up to <see cref="ShortReplyTokens"/>: a title), it names the topic of
+/// the conversation's first question. Like a provider, it reports its usage at the end of a complete answer: its
+/// tokens are words, so the counts are exact for it.
 /// </summary>
 public sealed partial class SimulatedChatClient(IOptionsMonitor<ChatPortalOptions> options, TimeProvider time) : IChatClient
 {
     public static readonly ChatClientMetadata Metadata = new("simulated", null, "chatportal-simulated");
+
+    /// <summary>Up to this many tokens asked for, the answer is a short reply (the topic), not an essay.</summary>
+    public const int ShortReplyTokens = 32;
 
     public async Task<ChatResponse> GetResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? chatOptions = null, CancellationToken cancellationToken = default)
     {
@@ -34,8 +40,12 @@ public sealed partial class SimulatedChatClient(IOptionsMonitor<ChatPortalOption
         [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         var settings = options.CurrentValue.Model.Simulated;
-        var question = messages.LastOrDefault(m => m.Role == ChatRole.User)?.Text ?? "";
-        var tokens = Tokenize(Compose(question, settings.ResponseTokens), settings.ResponseTokens);
+        var prompt = messages as IReadOnlyList<ChatMessage> ?? [.. messages];
+        var question = prompt.LastOrDefault(m => m.Role == ChatRole.User)?.Text ?? "";
+        var count = Math.Min(settings.ResponseTokens, chatOptions?.MaxOutputTokens ?? int.MaxValue);
+        var tokens = chatOptions?.MaxOutputTokens <= ShortReplyTokens
+            ? Tokenize(ShortReply(prompt), count)
+            : Tokenize(Compose(question, count), count);
         var responseId = Guid.NewGuid().ToString("N");
 
         cancellationToken.ThrowIfCancellationRequested();
@@ -59,6 +69,23 @@ public sealed partial class SimulatedChatClient(IOptionsMonitor<ChatPortalOption
             cancellationToken.ThrowIfCancellationRequested();
             yield return new ChatResponseUpdate(ChatRole.Assistant, tokens[i]) { ResponseId = responseId, ModelId = Metadata.DefaultModelId };
         }
+
+        var input = prompt.Sum(m => TokenPattern().Count(m.Text) + 4);
+        yield return new ChatResponseUpdate(ChatRole.Assistant, [new UsageContent(new UsageDetails
+        {
+            InputTokenCount = input,
+            OutputTokenCount = tokens.Count,
+            TotalTokenCount = input + tokens.Count,
+        })]) { ResponseId = responseId, ModelId = Metadata.DefaultModelId, FinishReason = ChatFinishReason.Stop };
+    }
+
+    /// <summary>The topic of the conversation's first question, capitalised: what the simulated model calls a title.</summary>
+    internal static string ShortReply(IReadOnlyList<ChatMessage> prompt)
+    {
+        var first = prompt.FirstOrDefault(m => m.Role == ChatRole.User)?.Text ?? "";
+        var question = first.Split("\n---", 2)[0];
+        var topic = Topic(question);
+        return topic.Length == 0 ? "Chat" : string.Concat(char.ToUpperInvariant(topic[0]).ToString(), topic.AsSpan(1));
     }
 
     public object? GetService(Type serviceType, object? serviceKey = null) =>

@@ -541,8 +541,13 @@ public sealed class GenerationEngineTests : IAsyncDisposable
 
     private void Build(IChatClient? client = null, Dictionary<string, string?>? settings = null, Action<IServiceCollection>? configure = null)
     {
-        // The embedded default: a SQLite file of this test's own.
-        var all = new Dictionary<string, string?> { ["ChatPortal:DataDirectory"] = _dataDirectory.FullName };
+        // The embedded default: a SQLite file of this test's own. No title requests unless a test asks for them: the
+        // tests here count and read the model's requests for answers.
+        var all = new Dictionary<string, string?>
+        {
+            ["ChatPortal:DataDirectory"] = _dataDirectory.FullName,
+            ["ChatPortal:Model:GenerateTitles"] = "false",
+        };
         foreach (var (key, value) in settings ?? [])
         {
             all[key] = value;
@@ -642,6 +647,12 @@ public sealed class GenerationEngineTests : IAsyncDisposable
         public Task<HistoryChange> DeleteAsync(string userId, string conversationId, CancellationToken cancellationToken = default) => inner.DeleteAsync(userId, conversationId, cancellationToken);
 
         public Task<ConversationSummary?> RenameAsync(string userId, string conversationId, string title, CancellationToken cancellationToken = default) => inner.RenameAsync(userId, conversationId, title, cancellationToken);
+
+        public Task<bool> SetModelAsync(string userId, string conversationId, string? modelId, CancellationToken cancellationToken = default) => inner.SetModelAsync(userId, conversationId, modelId, cancellationToken);
+
+        public Task<bool> SetInstructionsAsync(string userId, string conversationId, string? instructions, CancellationToken cancellationToken = default) => inner.SetInstructionsAsync(userId, conversationId, instructions, cancellationToken);
+
+        public Task<bool> ReplaceTitleAsync(string conversationId, string expected, string title, CancellationToken cancellationToken = default) => inner.ReplaceTitleAsync(conversationId, expected, title, cancellationToken);
 
         public Task<AnswerStartResult> StartAnswerAsync(AnswerStart start, CancellationToken cancellationToken = default) => inner.StartAnswerAsync(start, cancellationToken);
 

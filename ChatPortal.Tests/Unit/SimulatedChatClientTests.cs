@@ -182,7 +182,11 @@ public sealed partial class SimulatedChatClientTests
         var tokens = new List<string>();
         await foreach (var update in client.GetStreamingResponseAsync([new ChatMessage(ChatRole.User, question)]))
         {
-            tokens.Add(update.Text);
+            // The last update reports usage and carries no text.
+            if (update.Contents.OfType<TextContent>().Any())
+            {
+                tokens.Add(update.Text);
+            }
         }
 
         return tokens;
