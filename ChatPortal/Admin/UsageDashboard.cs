@@ -46,7 +46,7 @@ public sealed class UsageDashboard(IUsageReports reports, ModelCatalog models, I
     /// <summary>The heaviest users listed (the rest are counted in <see cref="AdminUsage.UserCount"/>).</summary>
     public const int MaxUsers = 50;
 
-    public static bool TryParse(string? range, out UsagePeriod period)
+    public static bool TryParsePeriod(string? range, out UsagePeriod period)
     {
         (var ok, period) = range?.ToLowerInvariant() switch
         {

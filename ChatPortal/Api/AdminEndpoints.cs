@@ -16,8 +16,8 @@ public static class AdminEndpoints
             TaskEndpoints.ToResponse(await source.CancelAsync(taskId, cancellationToken)));
         group.MapGet("/overview", async (IAdminDashboardSource source, CancellationToken cancellationToken) =>
             TypedResults.Ok(await source.GetOverviewAsync(cancellationToken)));
-        group.MapGet("/usage", async (string? range, UsageDashboard usage, CancellationToken cancellationToken) =>
-            UsageDashboard.TryParse(range, out var period)
+        group.MapGet("/usage", async (string? range, [Microsoft.AspNetCore.Mvc.FromServices] UsageDashboard usage, CancellationToken cancellationToken) =>
+            UsageDashboard.TryParsePeriod(range, out var period)
                 ? Results.Ok(await usage.GetAsync(period, cancellationToken))
                 : TypedResults.Problem(
                     detail: $"Unknown range '{range}': use today, 7d or 30d.",
