@@ -14,28 +14,36 @@ public sealed class DatabaseUsageReports(IDbContextFactory<ChatPortalDbContext> 
             await using var db = await contexts.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
             var period = db.Usage.AsNoTracking().Where(u => u.Day >= from && u.Day <= to);
 
-            var byModel = await period.GroupBy(u => u.ModelId)
-                .Select(g => new Row<string?>(
+            var byModel = (await period.GroupBy(u => u.ModelId)
+                .Select(g => new
+                {
                     g.Key,
-                    g.Sum(u => (long)u.InputTokens),
-                    g.Sum(u => (long)u.OutputTokens),
-                    g.Count(),
-                    g.Sum(u => u.Status == MessageStatus.Cancelled ? 1 : 0),
-                    g.Sum(u => u.Status == MessageStatus.Failed ? 1 : 0)))
-                .ToListAsync(cancellationToken).ConfigureAwait(false);
+                    Input = g.Sum(u => (long)u.InputTokens),
+                    Output = g.Sum(u => (long)u.OutputTokens),
+                    Answers = g.Count(),
+                    Stopped = g.Sum(u => u.Status == MessageStatus.Cancelled ? 1 : 0),
+                    Failed = g.Sum(u => u.Status == MessageStatus.Failed ? 1 : 0),
+                })
+                .ToListAsync(cancellationToken).ConfigureAwait(false))
+                .Select(r => new Row<string?>(r.Key, r.Input, r.Output, r.Answers, r.Stopped, r.Failed))
+                .ToList();
 
-            var byUser = await period.GroupBy(u => u.UserId)
-                .Select(g => new Row<string>(
+            var byUser = (await period.GroupBy(u => u.UserId)
+                .Select(g => new
+                {
                     g.Key,
-                    g.Sum(u => (long)u.InputTokens),
-                    g.Sum(u => (long)u.OutputTokens),
-                    g.Count(),
-                    g.Sum(u => u.Status == MessageStatus.Cancelled ? 1 : 0),
-                    g.Sum(u => u.Status == MessageStatus.Failed ? 1 : 0)))
+                    Input = g.Sum(u => (long)u.InputTokens),
+                    Output = g.Sum(u => (long)u.OutputTokens),
+                    Answers = g.Count(),
+                    Stopped = g.Sum(u => u.Status == MessageStatus.Cancelled ? 1 : 0),
+                    Failed = g.Sum(u => u.Status == MessageStatus.Failed ? 1 : 0),
+                })
                 .OrderByDescending(r => r.Input + r.Output)
                 .ThenBy(r => r.Key)
                 .Take(maxUsers)
-                .ToListAsync(cancellationToken).ConfigureAwait(false);
+                .ToListAsync(cancellationToken).ConfigureAwait(false))
+                .Select(r => new Row<string>(r.Key, r.Input, r.Output, r.Answers, r.Stopped, r.Failed))
+                .ToList();
             var userCount = await period.Select(u => u.UserId).Distinct().CountAsync(cancellationToken).ConfigureAwait(false);
 
             var today = DateOnly.FromDateTime(time.GetUtcNow().UtcDateTime);
