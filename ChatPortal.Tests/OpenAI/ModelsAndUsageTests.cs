@@ -243,6 +243,101 @@ public sealed class ModelsAndUsageTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task TheQuotaHoldsOnEveryNodeOfACluster()
+    {
+        _model.Words = 60;
+        await using var redis = await RedisServer.StartAsync();
+        var settings = Settings(more: new() { ["ChatPortal:Limits:TokensPerUserPerDay"] = "60" });
+        foreach (var (key, value) in await ChatPortalNode.ClusterSettingsAsync(redis))
+        {
+            settings[key] = value;
+        }
+
+        using var a = new ChatPortalNode("node-a", settings);
+        using var b = new ChatPortalNode("node-b", settings);
+        var user = new ChatUser();
+        using var onA = a.ClientFor(user);
+        using var onB = b.ClientFor(user);
+        var id = await onA.CreateConversationAsync();
+
+        Assert.Equal("completed", await SendAndReadAsync(onA, id, "Spend it on node A"));
+
+        using var refused = await onB.SendAsync(id, "And again on node B");
+        await AssertProblemAsync(refused, HttpStatusCode.TooManyRequests, "tokens for today");
+        var usage = (await LastMessageAsync(onB, id)).GetProperty("usage");
+        var (input, output) = Assert.Single(_model.ReportedUsage);
+        Assert.Equal((input, output), (usage.GetProperty("inputTokens").GetInt32(), usage.GetProperty("outputTokens").GetInt32()));
+    }
+
+    [Fact]
+    public async Task TheAdminSeesUsageByUserAndByModelWithStopsAndFailures()
+    {
+        _model.Words = 20;
+        using var node = new ChatPortalNode("node-admin-usage", Settings(more: new() { ["ChatPortal:Limits:TokensPerUserPerDay"] = "100000" }));
+        var (alice, bob) = (new ChatUser(), new ChatUser());
+        using var asAlice = node.ClientFor(alice);
+        using var asBob = node.ClientFor(bob);
+        var aliceChat = await asAlice.CreateConversationAsync();
+        var bobChat = await asBob.CreateConversationAsync();
+
+        // Alice: one answer completed, one stopped. Bob, on model B: one completed, one failed.
+        await SendAndReadAsync(asAlice, aliceChat, "first");
+        _model.Words = 5000;
+        _model.Interval = TimeSpan.FromMilliseconds(10);
+        using (var long_ = await asAlice.SendAsync(aliceChat, "talk until I stop you"))
+        {
+            string? taskId = null;
+            var deltas = 0;
+            await StreamResult.ReadAsync(long_, async item =>
+            {
+                taskId ??= item.Get("taskId");
+                if (item.Name == "delta" && ++deltas == 3)
+                {
+                    await asAlice.CancelAsync(taskId!);
+                }
+            });
+        }
+
+        _model.Words = 20;
+        _model.Interval = TimeSpan.FromMilliseconds(5);
+        (await asBob.Http.PatchAsJsonAsync($"api/conversations/{bobChat}", new { model = "model-b" })).EnsureSuccessStatusCode();
+        await SendAndReadAsync(asBob, bobChat, "hello");
+        _model.Mode = FakeOpenAIServer.Behaviour.Error500;
+        Assert.Equal("failed", await SendAndReadAsync(asBob, bobChat, "this one fails"));
+
+        using var admin = new HttpClient { BaseAddress = node.BaseAddress };
+        admin.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue(
+            "Basic", Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes($"admin:{NodeProcess.AdminPassword}")));
+        var usage = await admin.GetFromJsonAsync<JsonElement>("api/admin/usage?range=today");
+
+        Assert.Equal("today", usage.GetProperty("range").GetString());
+        Assert.Equal(100_000, usage.GetProperty("tokensPerUserPerDay").GetInt64());
+        var aliceTokens = await StoredTokensAsync(asAlice, aliceChat);
+        var bobTokens = await StoredTokensAsync(asBob, bobChat);
+        var users = usage.GetProperty("users").EnumerateArray().ToList();
+        Assert.Equal(2, users.Count);
+        var aliceRow = users.Single(u => u.GetProperty("totals").GetProperty("stopped").GetInt32() == 1);
+        var bobRow = users.Single(u => u.GetProperty("totals").GetProperty("failed").GetInt32() == 1);
+        Assert.Equal((2, aliceTokens, aliceTokens), (aliceRow.GetProperty("totals").GetProperty("answers").GetInt32(), aliceRow.GetProperty("totals").GetProperty("tokens").GetInt64(), aliceRow.GetProperty("tokensToday").GetInt64()));
+        Assert.Equal((2, bobTokens), (bobRow.GetProperty("totals").GetProperty("answers").GetInt32(), bobRow.GetProperty("totals").GetProperty("tokens").GetInt64()));
+        var models = usage.GetProperty("models").EnumerateArray().ToDictionary(m => m.GetProperty("modelId").GetString()!);
+        Assert.Equal(("Model A", aliceTokens, 1), (models["model-a"].GetProperty("name").GetString(), models["model-a"].GetProperty("totals").GetProperty("tokens").GetInt64(), models["model-a"].GetProperty("totals").GetProperty("stopped").GetInt32()));
+        Assert.Equal(("Model B", bobTokens, 1), (models["model-b"].GetProperty("name").GetString(), models["model-b"].GetProperty("totals").GetProperty("tokens").GetInt64(), models["model-b"].GetProperty("totals").GetProperty("failed").GetInt32()));
+        Assert.Equal(aliceTokens + bobTokens, usage.GetProperty("totals").GetProperty("tokens").GetInt64());
+        Assert.Equal(4, usage.GetProperty("totals").GetProperty("answers").GetInt32());
+        Assert.Equal(aliceTokens + bobTokens, usage.GetProperty("days").EnumerateArray().Sum(d => d.GetProperty("tokens").GetInt64()));
+
+        Assert.Equal(HttpStatusCode.OK, (await admin.GetAsync("api/admin/usage?range=30d")).StatusCode);
+        await AssertProblemAsync(await admin.GetAsync("api/admin/usage?range=forever"), HttpStatusCode.BadRequest, "today, 7d or 30d");
+    }
+
+    /// <summary>The tokens of a conversation's answers, as stored with them.</summary>
+    private static async Task<long> StoredTokensAsync(ChatApiClient api, string id) =>
+        (await api.GetConversationAsync(id)).GetProperty("messages").EnumerateArray()
+            .Where(m => m.TryGetProperty("usage", out var u) && u.ValueKind == JsonValueKind.Object)
+            .Sum(m => (long)m.GetProperty("usage").GetProperty("inputTokens").GetInt32() + m.GetProperty("usage").GetProperty("outputTokens").GetInt32());
+
+    [Fact]
     public async Task TheModelNamesTheConversationAfterItsFirstAnswer()
     {
         _model.Words = 8;
