@@ -79,14 +79,29 @@ public sealed partial class SimulatedChatClient(IOptionsMonitor<ChatPortalOption
         })]) { ResponseId = responseId, ModelId = Metadata.DefaultModelId, FinishReason = ChatFinishReason.Stop };
     }
 
-    /// <summary>The topic of the conversation's first question, capitalised: what the simulated model calls a title.</summary>
+    /// <summary>
+    /// What the simulated model calls a title: the conversation's first question without its question words ("how do
+    /// I", "what is"…), at most seven words, capitalised.
+    /// </summary>
     internal static string ShortReply(IReadOnlyList<ChatMessage> prompt)
     {
         var first = prompt.FirstOrDefault(m => m.Role == ChatRole.User)?.Text ?? "";
-        var question = first.Split("\n---", 2)[0];
-        var topic = Topic(question);
-        return topic.Length == 0 ? "Chat" : string.Concat(char.ToUpperInvariant(topic[0]).ToString(), topic.AsSpan(1));
+        var words = SplitWords(first.Split("\n---", 2)[0]);
+        var skip = 0;
+        while (skip < words.Count - 1 && skip < 3 && QuestionWords.Contains(words[skip]))
+        {
+            skip++;
+        }
+
+        var title = string.Join(' ', words.Skip(skip).Take(7));
+        return title.Length == 0 ? "Chat" : string.Concat(char.ToUpperInvariant(title[0]).ToString(), title.AsSpan(1));
     }
+
+    private static readonly HashSet<string> QuestionWords = new(StringComparer.OrdinalIgnoreCase)
+    {
+        "how", "what", "why", "when", "where", "which", "who", "do", "does", "did", "is", "are", "can", "could", "should",
+        "would", "i", "we", "you", "to", "please", "tell", "me", "explain",
+    };
 
     public object? GetService(Type serviceType, object? serviceKey = null) =>
         serviceKey is null && serviceType == typeof(ChatClientMetadata) ? Metadata
@@ -138,13 +153,14 @@ public sealed partial class SimulatedChatClient(IOptionsMonitor<ChatPortalOption
 
     private static string Topic(string question)
     {
-        var words = question.Split((char[])[' ', '\n', '\r', '\t'], StringSplitOptions.RemoveEmptyEntries)
-            .Select(w => w.Trim('?', '!', '.', ',', ';', ':', '"', '\'', '`', '*', '_', '#', '<', '>', '[', ']', '(', ')'))
-            .Where(w => w.Length > 0)
-            .Take(6);
-        var topic = string.Join(' ', words);
+        var topic = string.Join(" ", SplitWords(question).Take(6));
         return topic.Length == 0 ? "your question" : topic;
     }
+
+    private static List<string> SplitWords(string text) =>
+        [.. text.Split((char[])[' ', '\n', '\r', '\t'], StringSplitOptions.RemoveEmptyEntries)
+            .Select(w => w.Trim('?', '!', '.', ',', ';', ':', '"', '\'', '`', '*', '_', '#', '<', '>', '[', ']', '(', ')'))
+            .Where(w => w.Length > 0)];
 
     private static string Escape(string value) => value.Replace("\\", "\\\\").Replace("\"", "\\\"");
 
