@@ -15,7 +15,12 @@ public sealed class ConversationApiTests : IClassFixture<ConversationApiTests.No
 
     public sealed class Node() : IDisposable
     {
-        public ChatPortalNode Server { get; } = new("node-api", new Dictionary<string, string?> { ["ChatPortal:Limits:MaxMessageChars"] = "200" });
+        // Titles stay the question's first words here (the model's titles are tested in ModelsAndUsageTests).
+        public ChatPortalNode Server { get; } = new("node-api", new Dictionary<string, string?>
+        {
+            ["ChatPortal:Limits:MaxMessageChars"] = "200",
+            ["ChatPortal:Model:GenerateTitles"] = "false",
+        });
 
         public void Dispose() => Server.Dispose();
     }
