@@ -61,6 +61,38 @@ public sealed partial class ChatPage(IPage page, string baseUrl)
     /// <summary>The code blocks of the newest answer (header with language and copy button, then the code).</summary>
     public ILocator LastAnswerCodeBlocks => LastAnswer.Locator(".cp-code");
 
+    /// <summary>The composer's model picker (its button; <c>data-model-id</c> is the conversation's model).</summary>
+    public ILocator ModelPicker => page.GetByTestId("model-picker");
+
+    /// <summary>The models of the picker's menu, once it is open.</summary>
+    public ILocator ModelOptions => page.GetByTestId("model-option");
+
+    public ILocator InstructionsButton => page.GetByTestId("instructions-button");
+
+    public ILocator InstructionsDialog => page.GetByTestId("instructions-dialog");
+
+    public ILocator InstructionsInput => InstructionsDialog.Locator("textarea");
+
+    public ILocator InstructionsSave => page.GetByTestId("instructions-save");
+
+    public ILocator InstructionsDefault => page.GetByTestId("instructions-default");
+
+    /// <summary>The error line above the composer (<c>data-kind="quota"</c> when the daily quota refused a message).</summary>
+    public ILocator ChatError => page.GetByTestId("chat-error");
+
+    public ILocator ConversationTitle => page.GetByTestId("conversation-title");
+
+    /// <summary>What the newest answer took: model, tokens, pace.</summary>
+    public ILocator LastAnswerUsage => LastAnswer.GetByTestId("answer-usage");
+
+    /// <summary>Opens the picker and chooses the model with this display name.</summary>
+    public async Task ChooseModelAsync(string name)
+    {
+        await ModelPicker.ClickAsync();
+        await ModelOptions.Filter(new() { HasText = name }).ClickAsync();
+        await Expect(ModelPicker).ToContainTextAsync(name);
+    }
+
     /// <summary>The id in <c>/c/{id}</c> of the current URL.</summary>
     public string ConversationId => ConversationUrl().Match(page.Url) is { Success: true } match
         ? match.Groups[1].Value

@@ -25,7 +25,8 @@ public sealed partial class GenerationEngine(
     AnswerCommitter committer,
     LocalTaskRegistry registry,
     TaskLifecycleEvents events,
-    IChatClient chatClient,
+    ModelCatalog models,
+    TitleWriter titles,
     NodeIdentity node,
     NodeInstance instance,
     ChatPortalMetrics metrics,
@@ -48,10 +49,25 @@ public sealed partial class GenerationEngine(
 
     public LocalTaskRegistry LocalTasks => registry;
 
-    /// <summary>Starts an answer to <paramref name="text"/>, or regenerates the last answer when it is null.</summary>
-    public async Task<StartResult> StartAsync(string userId, string conversationId, string? text, CancellationToken cancellationToken = default)
+    public ModelCatalog Models => models;
+
+    /// <summary>Starts an answer to <paramref name="text"/>, or regenerates the last answer when it is null, with the conversation's model.</summary>
+    public Task<StartResult> StartAsync(string userId, string conversationId, string? text, CancellationToken cancellationToken = default) =>
+        StartAsync(userId, conversationId, text, modelId: null, cancellationToken);
+
+    /// <summary>
+    /// Starts an answer to <paramref name="text"/> (null: regenerates the last answer). <paramref name="modelId"/>, when
+    /// given, becomes the conversation's model in the same transaction; null keeps the conversation's model.
+    /// </summary>
+    public async Task<StartResult> StartAsync(string userId, string conversationId, string? text, string? modelId, CancellationToken cancellationToken = default)
     {
+        if (modelId is not null && models.Find(modelId) is null)
+        {
+            return new StartResult(StartOutcome.UnknownModel);
+        }
+
         var now = time.GetUtcNow();
+        var limits = options.Value.Limits;
         var task = new GenerationTask(new TaskInfo(Ids.NewTaskId(conversationId), conversationId, userId, node.Id, now));
 
         // Local first: a Stop that arrives the moment the claim is visible finds the task.
@@ -61,7 +77,7 @@ public sealed partial class GenerationEngine(
         try
         {
             claim = await store.StartAnswerAsync(
-                new AnswerStart(task.Id, conversationId, userId, node.Id, instance.Id, now, text, options.Value.Limits.ConcurrentAnswersPerUser),
+                new AnswerStart(task.Id, conversationId, userId, node.Id, instance.Id, now, text, limits.ConcurrentAnswersPerUser, modelId, limits.TokensPerUserPerDay),
                 cancellationToken).ConfigureAwait(false);
         }
         catch
@@ -81,11 +97,13 @@ public sealed partial class GenerationEngine(
                 AnswerStartOutcome.AnswerRunning => new StartResult(StartOutcome.AlreadyRunning, RunningTask: claim.Running is { } running ? TaskStates.ToInfo(running) : null),
                 AnswerStartOutcome.NothingToRegenerate => new StartResult(StartOutcome.NothingToRegenerate),
                 AnswerStartOutcome.TooManyAnswers => new StartResult(StartOutcome.TooManyAnswers),
+                AnswerStartOutcome.QuotaExceeded => new StartResult(StartOutcome.QuotaExceeded,
+                    Quota: new Limits.DailyTokenQuota(claim.TokensUsedToday, limits.TokensPerUserPerDay, Limits.DailyTokenQuota.NextReset(now))),
                 _ => new StartResult(StartOutcome.ConversationNotFound),
             };
         }
 
-        task.Claimed(claim.Fence, claim.ParentId);
+        task.Claimed(claim.Fence, claim.ParentId, models.Resolve(claim.ModelId).Id);
         var startMs = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
 
         // Announced only now that its question is stored: no node shows an answer without its question.
@@ -94,10 +112,13 @@ public sealed partial class GenerationEngine(
         events.Raise(new TaskLifecycleEvent(TaskLifecycleKind.Started, task.Info, GenerationStatus.Running, 0));
 
         var prompt = BuildPrompt(claim.History!, claim.Instructions);
+
+        // The first question of a conversation: once answered, the model names the conversation.
+        var firstQuestion = text is not null && claim.History!.Count(m => m.Role == ChatRole.User) == 1 ? text : null;
         using (ExecutionContext.SuppressFlow())
         {
             // The task belongs to the node: it does not flow the request's context or token.
-            _ = Task.Run(() => RunAsync(task, prompt, cost, startMs), CancellationToken.None);
+            _ = Task.Run(() => RunAsync(task, prompt, cost, startMs, firstQuestion), CancellationToken.None);
         }
 
         return new StartResult(StartOutcome.Started, task);
@@ -267,20 +288,47 @@ public sealed partial class GenerationEngine(
         await Task.WhenAny(Task.WhenAll(running.Select(t => t.Completion)), Task.Delay(TimeSpan.FromSeconds(5), CancellationToken.None)).ConfigureAwait(false);
     }
 
-    private async Task RunAsync(GenerationTask task, List<AiMessage> prompt, RedisCost startCost, double startMs)
+    private async Task RunAsync(GenerationTask task, List<AiMessage> prompt, RedisCost startCost, double startMs, string? firstQuestion)
     {
         using var activity = ChatPortalMetrics.ActivitySource.StartActivity("generation");
         activity?.SetTag("chatportal.task_id", task.Id);
+        var model = models.Resolve(task.ModelId);
+        activity?.SetTag("chatportal.model", model.Id);
         var status = GenerationStatus.Completed;
         string? reason = null;
+        IReadOnlyList<AiMessage> sent = prompt;
+        UsageDetails? reported = null;
+        var requested = Stopwatch.GetTimestamp();
+        long firstText = 0;
         try
         {
-            await foreach (var update in chatClient.GetStreamingResponseAsync(prompt, cancellationToken: task.Token).ConfigureAwait(false))
+            // Fitted to the model's context window: the instructions and the newest turns that fit.
+            sent = new ContextBudgetReducer(model.PromptBudget).Reduce(prompt);
+            if (sent.Count < prompt.Count)
+            {
+                Log.Trimmed(logger, task.Id, prompt.Count - sent.Count, prompt.Count, model.Id, model.PromptBudget);
+            }
+
+            var chatOptions = new ChatOptions { MaxOutputTokens = model.MaxOutputTokens };
+            await foreach (var update in models.ClientFor(model).GetStreamingResponseAsync(sent, chatOptions, task.Token).ConfigureAwait(false))
             {
                 // A client may have buffered text already: nothing after Stop is appended.
                 task.Token.ThrowIfCancellationRequested();
+                foreach (var content in update.Contents)
+                {
+                    if (content is UsageContent usage)
+                    {
+                        (reported ??= new UsageDetails()).Add(usage.Details);
+                    }
+                }
+
                 if (!string.IsNullOrEmpty(update.Text))
                 {
+                    if (firstText == 0)
+                    {
+                        firstText = Stopwatch.GetTimestamp();
+                    }
+
                     task.Append(update.Text);
                     if (_chunkObserver is not null)
                     {
@@ -305,8 +353,9 @@ public sealed partial class GenerationEngine(
         }
 
         var ended = task.End(status, reason);
-        var answer = new ChatMessage(task.Id, ChatRole.Assistant, StorableText(task.Text), TaskStates.ToMessageStatus(ended.Status), task.Info.StartedAt,
-            ended.Reason, task.Tokens, node.Id, task.ParentId);
+        var text = StorableText(task.Text);
+        var answer = new ChatMessage(task.Id, ChatRole.Assistant, text, TaskStates.ToMessageStatus(ended.Status), task.Info.StartedAt,
+            ended.Reason, task.Tokens, node.Id, task.ParentId, model.Id, Usage(sent, text, reported, requested, firstText, ended.Status));
 
         // The commit is fenced by the claim: a generation that was taken over writes nothing.
         var commitStarted = Stopwatch.GetTimestamp();
@@ -342,6 +391,36 @@ public sealed partial class GenerationEngine(
         task.Complete();
         events.Raise(new TaskLifecycleEvent(TaskLifecycleKind.Ended, task.Info, ended.Status, task.Tokens, task.CancelLatency?.TotalMilliseconds));
         task.Dispose();
+
+        if (firstQuestion is not null && outcome == AnswerCommitOutcome.Committed && ended.Status == GenerationStatus.Completed && options.Value.Model.GenerateTitles)
+        {
+            titles.Start(model, task.Info.ConversationId, task.Info.UserId, firstQuestion, text);
+        }
+    }
+
+    /// <summary>
+    /// What the answer took: the provider's figures when it reported them (input and output), an estimate labelled as
+    /// one for whatever it did not report (a Stop ends the stream before any report; some servers never send one). An
+    /// answer that failed before any text and any report used nothing as far as anyone can tell.
+    /// </summary>
+    internal static AnswerUsage Usage(IReadOnlyList<AiMessage> sent, string text, UsageDetails? reported, long requested, long firstText, GenerationStatus status)
+    {
+        var ended = Stopwatch.GetTimestamp();
+        int? firstTokenMs = firstText == 0 ? null : (int)Stopwatch.GetElapsedTime(requested, firstText).TotalMilliseconds;
+        if (reported is null && text.Length == 0 && status == GenerationStatus.Failed)
+        {
+            return new AnswerUsage(0, 0, Estimated: true, firstTokenMs);
+        }
+
+        var input = reported?.InputTokenCount is { } i ? (int)Math.Min(i, int.MaxValue) : (int?)null;
+        var output = reported?.OutputTokenCount is { } o ? (int)Math.Min(o, int.MaxValue) : (int?)null;
+        var estimated = input is null || output is null;
+        var outputTokens = output ?? TokenEstimator.Estimate(text);
+
+        // The pace after the first token; too short a stretch to measure says nothing.
+        var writing = firstText == 0 ? TimeSpan.Zero : Stopwatch.GetElapsedTime(firstText, ended);
+        double? perSecond = outputTokens > 1 && writing >= TimeSpan.FromMilliseconds(50) ? Math.Round(outputTokens / writing.TotalSeconds, 1) : null;
+        return new AnswerUsage(input ?? TokenEstimator.Estimate(sent), outputTokens, estimated, firstTokenMs, perSecond);
     }
 
     /// <summary>PostgreSQL text cannot hold NUL; nothing else is changed.</summary>
@@ -432,5 +511,8 @@ public sealed partial class GenerationEngine(
 
         [LoggerMessage(1006, LogLevel.Information, "Shutting down with {Count} answers running; waiting up to {Seconds} s for them.")]
         public static partial void Draining(ILogger logger, int count, double seconds);
+
+        [LoggerMessage(1007, LogLevel.Debug, "Task {TaskId}: {Dropped} of {Total} messages left out to fit model {Model}'s prompt budget of {Budget} tokens.")]
+        public static partial void Trimmed(ILogger logger, string taskId, int dropped, int total, string model, int budget);
     }
 }

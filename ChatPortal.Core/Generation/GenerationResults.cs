@@ -10,9 +10,15 @@ public enum StartOutcome
 
     /// <summary>The user already has as many answers running as <c>Limits:ConcurrentAnswersPerUser</c> allows.</summary>
     TooManyAnswers,
+
+    /// <summary>The user's answers of the day used <c>Limits:TokensPerUserPerDay</c> (see <see cref="StartResult.Quota"/>).</summary>
+    QuotaExceeded,
+
+    /// <summary>The model asked for is not configured.</summary>
+    UnknownModel,
 }
 
-public sealed record StartResult(StartOutcome Outcome, GenerationTask? Task = null, TaskInfo? RunningTask = null);
+public sealed record StartResult(StartOutcome Outcome, GenerationTask? Task = null, TaskInfo? RunningTask = null, Limits.DailyTokenQuota? Quota = null);
 
 public enum CancelOutcome
 {

@@ -36,9 +36,9 @@ public sealed partial class DatabaseInitializer(
                 await using var db = await contexts.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
                 if (database.MigrateOnStart)
                 {
-                    // Under EF Core's migration lock: of nodes starting together, one migrates, the others find it done.
+                    // Under a lock: of nodes starting together, one migrates, the others find it done.
                     Log.Migrating(logger, database.Provider.ToString());
-                    await db.Database.MigrateAsync(cancellationToken).ConfigureAwait(false);
+                    await MigrateAsync(db, cancellationToken).ConfigureAwait(false);
                 }
 
                 if (db.Database.IsSqlite())
@@ -53,6 +53,42 @@ public sealed partial class DatabaseInitializer(
                 Log.Waiting(logger, ex.GetBaseException().Message);
                 await Task.Delay(TimeSpan.FromSeconds(1), cancellationToken).ConfigureAwait(false);
             }
+        }
+    }
+
+    /// <summary>The key of the PostgreSQL advisory lock that serialises the migrations of nodes starting together.</summary>
+    internal const long MigrationLockKey = 0x43_68_61_74_50_6f_72_74; // "ChatPort"
+
+    /// <summary>
+    /// EF Core's own migration lock is released with each migration's transaction on PostgreSQL: with two migrations
+    /// pending, a node starting alongside could take the lock between them and apply the second one as well (the
+    /// second node then fails on "relation already exists"). A session-level advisory lock on the migrating connection
+    /// covers the whole run; SQLite (one node) keeps EF Core's lock.
+    /// </summary>
+    private static async Task MigrateAsync(ChatPortalDbContext db, CancellationToken cancellationToken)
+    {
+        if (!db.Database.IsNpgsql())
+        {
+            await db.Database.MigrateAsync(cancellationToken).ConfigureAwait(false);
+            return;
+        }
+
+        await db.Database.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await db.Database.ExecuteSqlAsync($"SELECT pg_advisory_lock({MigrationLockKey})", cancellationToken).ConfigureAwait(false);
+            try
+            {
+                await db.Database.MigrateAsync(cancellationToken).ConfigureAwait(false);
+            }
+            finally
+            {
+                await db.Database.ExecuteSqlAsync($"SELECT pg_advisory_unlock({MigrationLockKey})", CancellationToken.None).ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            await db.Database.CloseConnectionAsync().ConfigureAwait(false);
         }
     }
 

@@ -7,11 +7,24 @@ public sealed record CreatedConversation(string Id);
 
 public sealed record ConversationListItem(string Id, string Title, DateTimeOffset UpdatedAt);
 
-public sealed record MessageDto(string Id, string Role, string Content, string Status, string? Error = null);
+/// <summary>What <c>PATCH /api/conversations/{id}</c> answers: the conversation's name and settings.</summary>
+public sealed record ConversationSettings(string Id, string Title, DateTimeOffset UpdatedAt, string Model, string? Instructions);
+
+/// <param name="Model">The model that wrote an answer (its id).</param>
+/// <param name="Usage">What an answer took; null for questions and for answers stored before usage was recorded.</param>
+public sealed record MessageDto(string Id, string Role, string Content, string Status, string? Error = null, string? Model = null, UsageDto? Usage = null);
+
+/// <param name="Estimated">True when the provider reported no usage (or only part of it) and ChatPortal estimated it.</param>
+public sealed record UsageDto(int InputTokens, int OutputTokens, bool Estimated, int? FirstTokenMs, double? TokensPerSecond);
 
 public sealed record ActiveTaskDto(string TaskId, string Node);
 
-public sealed record ConversationDto(string Id, string Title, IReadOnlyList<MessageDto> Messages, ActiveTaskDto? ActiveTask);
+/// <param name="Model">The conversation's model (its id; the default when it chose none).</param>
+/// <param name="Instructions">Its own instructions; null when it uses the configured system prompt.</param>
+public sealed record ConversationDto(string Id, string Title, IReadOnlyList<MessageDto> Messages, ActiveTaskDto? ActiveTask, string Model, string? Instructions);
+
+/// <summary>A configured model as clients see it (no endpoint, no key).</summary>
+public sealed record ModelDto(string Id, string Name, string Provider, int ContextWindow, bool Default);
 
 public sealed record SendMessageRequest(string? Text);
 
@@ -34,5 +47,6 @@ internal static class ApiText
     public static string Of(ChatRole role) => role == ChatRole.User ? "user" : "assistant";
 
     public static MessageDto ToDto(this ChatMessage message) =>
-        new(message.Id, Of(message.Role), message.Content, Of(message.Status), message.Error);
+        new(message.Id, Of(message.Role), message.Content, Of(message.Status), message.Error, message.ModelId,
+            message.Usage is { } u ? new UsageDto(u.InputTokens, u.OutputTokens, u.Estimated, u.FirstTokenMs, u.TokensPerSecond) : null);
 }

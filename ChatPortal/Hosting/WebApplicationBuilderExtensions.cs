@@ -64,6 +64,7 @@ public static class WebApplicationBuilderExtensions
         services.AddSingleton<MetricsHistory>();
         services.AddHostedService(sp => sp.GetRequiredService<MetricsHistory>());
         services.AddSingleton<IAdminDashboardSource, ClusterDashboardSource>();
+        services.AddSingleton<UsageDashboard>();
         services.AddCascadingAuthenticationState();
 
         // The message limits are cluster-wide (MessageLimitMiddleware, IMessageLimiter); the endpoints' "messages"
