@@ -180,6 +180,7 @@ public sealed partial class ModelsTests(ModelsFixture fixture) : BrowserTest<Mod
         await Expect(chat.ChatError).ToContainTextAsync("resets at midnight UTC");
         await Expect(chat.UserMessages).ToHaveCountAsync(1);
         await Expect(chat.AssistantMessages).ToHaveCountAsync(1);
+        await Expect(chat.ComposerInput).ToHaveValueAsync("One more, please"); // not lost: it can be sent tomorrow
         await Screenshots.SaveAsync(Page, "quota-reached.png");
 
         // The API says the same, with a 429.
