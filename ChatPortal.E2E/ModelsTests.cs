@@ -21,8 +21,22 @@ public sealed partial class ModelsTests(ModelsFixture fixture) : BrowserTest<Mod
         await Expect(chat.LastAnswerUsage).ToContainTextAsync("Simulated");
         await Expect(chat.LastAnswerUsage).ToContainTextAsync(ReportedTokens());
 
+        // From the keyboard: Enter opens it on the chosen model, arrows move, Escape closes and gives the focus back.
+        await chat.ModelPicker.FocusAsync();
+        await Page.Keyboard.PressAsync("Enter");
+        await Expect(chat.ModelPicker).ToHaveAttributeAsync("aria-expanded", "true");
+        await Expect(chat.ModelOptions.Filter(new() { HasText = "Simulated" })).ToBeFocusedAsync();
+        await Expect(chat.ModelOptions.Filter(new() { HasText = "Simulated" })).ToHaveAttributeAsync("aria-checked", "true");
+        await Page.Keyboard.PressAsync("ArrowDown");
+        await Expect(chat.ModelOptions.Filter(new() { HasText = "Showcase" })).ToBeFocusedAsync();
+        await Page.Keyboard.PressAsync("Escape");
+        await Expect(chat.ModelOptions.First).ToBeHiddenAsync();
+        await Expect(chat.ModelPicker).ToBeFocusedAsync();
+        await Expect(chat.ModelPicker).ToHaveAttributeAsync("data-model-id", "simulated");
+
         await chat.ModelPicker.ClickAsync();
         await Expect(chat.ModelOptions).ToHaveCountAsync(2);
+        await Expect(chat.ModelOptions.Last).ToBeVisibleAsync();
         await Expect(chat.ModelOptions.Filter(new() { HasText = "Showcase" })).ToContainTextAsync("OpenAI-compatible");
         Screenshots.Publish(await Screenshots.SaveAsync(Page, "model-picker.png"), "model-picker.png");
         await chat.ModelOptions.Filter(new() { HasText = "Showcase" }).ClickAsync();
@@ -95,9 +109,10 @@ public sealed partial class ModelsTests(ModelsFixture fixture) : BrowserTest<Mod
         // Nothing sticks out sideways.
         Assert.True(await Page.EvaluateAsync<bool>("() => document.documentElement.scrollWidth <= window.innerWidth"));
         await chat.ModelPicker.ClickAsync();
-        await Expect(chat.ModelOptions).ToHaveCountAsync(2);
+        await Expect(chat.ModelOptions.Last).ToBeVisibleAsync();
         Screenshots.Publish(await Screenshots.SaveAsync(Page, "model-picker-phone.png"), "model-picker-phone.png");
         await Page.Keyboard.PressAsync("Escape");
+        await Expect(chat.ModelOptions.First).ToBeHiddenAsync();
 
         await chat.InstructionsButton.ClickAsync();
         await Expect(chat.InstructionsDialog).ToBeVisibleAsync();
@@ -165,6 +180,7 @@ public sealed partial class ModelsTests(ModelsFixture fixture) : BrowserTest<Mod
         await Expect(chat.ChatError).ToContainTextAsync("resets at midnight UTC");
         await Expect(chat.UserMessages).ToHaveCountAsync(1);
         await Expect(chat.AssistantMessages).ToHaveCountAsync(1);
+        await Expect(chat.ComposerInput).ToHaveValueAsync("One more, please"); // not lost: it can be sent tomorrow
         await Screenshots.SaveAsync(Page, "quota-reached.png");
 
         // The API says the same, with a 429.

@@ -5,7 +5,8 @@ namespace ChatPortal.Core.Generation;
 
 /// <summary>
 /// Token counts without the model's tokenizer, on the safe side: a token per three bytes of UTF-8 (English
-/// averages about four characters a token, CJK about one character) and a few tokens of framing per message.
+/// averages about four characters a token, so it counts English about a third high; code and CJK, about one character
+/// a token, come out close) and a few tokens of framing per message.
 /// Used to fit a prompt to a context window, and shown (labelled as an estimate) when a provider reports no usage.
 /// </summary>
 public static class TokenEstimator

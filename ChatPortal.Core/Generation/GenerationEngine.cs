@@ -355,7 +355,7 @@ public sealed partial class GenerationEngine(
         var ended = task.End(status, reason);
         var text = StorableText(task.Text);
         var answer = new ChatMessage(task.Id, ChatRole.Assistant, text, TaskStates.ToMessageStatus(ended.Status), task.Info.StartedAt,
-            ended.Reason, task.Tokens, node.Id, task.ParentId, model.Id, Usage(sent, text, reported, requested, firstText, ended.Status));
+            ended.Reason, task.Tokens, node.Id, task.ParentId, model.Id, Usage(sent, text, task.Tokens, reported, requested, firstText, ended.Status));
 
         // The commit is fenced by the claim: a generation that was taken over writes nothing.
         var commitStarted = Stopwatch.GetTimestamp();
@@ -403,7 +403,9 @@ public sealed partial class GenerationEngine(
     /// one for whatever it did not report (a Stop ends the stream before any report; some servers never send one). An
     /// answer that failed before any text and any report used nothing as far as anyone can tell.
     /// </summary>
-    internal static AnswerUsage Usage(IReadOnlyList<AiMessage> sent, string text, UsageDetails? reported, long requested, long firstText, GenerationStatus status)
+    /// <param name="chunks">Text updates streamed: the pace of an answer without reported usage is counted in them (a
+    /// provider streams about a token per update), not in the estimate, which errs high.</param>
+    internal static AnswerUsage Usage(IReadOnlyList<AiMessage> sent, string text, int chunks, UsageDetails? reported, long requested, long firstText, GenerationStatus status)
     {
         var ended = Stopwatch.GetTimestamp();
         int? firstTokenMs = firstText == 0 ? null : (int)Stopwatch.GetElapsedTime(requested, firstText).TotalMilliseconds;
@@ -419,7 +421,8 @@ public sealed partial class GenerationEngine(
 
         // The pace after the first token; too short a stretch to measure says nothing.
         var writing = firstText == 0 ? TimeSpan.Zero : Stopwatch.GetElapsedTime(firstText, ended);
-        double? perSecond = outputTokens > 1 && writing >= TimeSpan.FromMilliseconds(50) ? Math.Round(outputTokens / writing.TotalSeconds, 1) : null;
+        var paced = output ?? chunks;
+        double? perSecond = paced > 1 && writing >= TimeSpan.FromMilliseconds(50) ? Math.Round(paced / writing.TotalSeconds, 1) : null;
         return new AnswerUsage(input ?? TokenEstimator.Estimate(sent), outputTokens, estimated, firstTokenMs, perSecond);
     }
 
