@@ -36,6 +36,7 @@ internal static class ClusterServiceCollectionExtensions
         var dataProtection = services.AddDataProtection().SetApplicationName(ApplicationName);
         services.AddOptions<KeyManagementOptions>().Configure<IDbContextFactory<ChatPortalDbContext>>((options, contexts) =>
             options.XmlRepository = new DatabaseXmlRepository(contexts));
+        services.AddHostedService<KeyRingInitializer>();
         var certificate = configuration[$"{ChatPortalOptions.SectionName}:DataProtection:CertificatePath"];
         if (!string.IsNullOrWhiteSpace(certificate) && File.Exists(certificate))
         {
