@@ -65,32 +65,8 @@ public sealed partial class DatabaseInitializer(
     /// second node then fails on "relation already exists"). A session-level advisory lock on the migrating connection
     /// covers the whole run; SQLite (one node) keeps EF Core's lock.
     /// </summary>
-    private static async Task MigrateAsync(ChatPortalDbContext db, CancellationToken cancellationToken)
-    {
-        if (!db.Database.IsNpgsql())
-        {
-            await db.Database.MigrateAsync(cancellationToken).ConfigureAwait(false);
-            return;
-        }
-
-        await db.Database.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-        try
-        {
-            await db.Database.ExecuteSqlAsync($"SELECT pg_advisory_lock({MigrationLockKey})", cancellationToken).ConfigureAwait(false);
-            try
-            {
-                await db.Database.MigrateAsync(cancellationToken).ConfigureAwait(false);
-            }
-            finally
-            {
-                await db.Database.ExecuteSqlAsync($"SELECT pg_advisory_unlock({MigrationLockKey})", CancellationToken.None).ConfigureAwait(false);
-            }
-        }
-        finally
-        {
-            await db.Database.CloseConnectionAsync().ConfigureAwait(false);
-        }
-    }
+    private static Task MigrateAsync(ChatPortalDbContext db, CancellationToken cancellationToken) =>
+        AdvisoryLock.RunAsync(db, MigrationLockKey, () => db.Database.MigrateAsync(cancellationToken), cancellationToken);
 
     private static partial class Log
     {

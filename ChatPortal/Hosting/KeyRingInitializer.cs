@@ -20,29 +20,11 @@ internal sealed class KeyRingInitializer(IKeyManager keys, IDbContextFactory<Cha
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         await using var db = await contexts.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
-        if (!db.Database.IsNpgsql())
+        await AdvisoryLock.RunAsync(db, LockKey, () =>
         {
             EnsureCurrentKey();
-            return;
-        }
-
-        await db.Database.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-        try
-        {
-            await db.Database.ExecuteSqlAsync($"SELECT pg_advisory_lock({LockKey})", cancellationToken).ConfigureAwait(false);
-            try
-            {
-                EnsureCurrentKey();
-            }
-            finally
-            {
-                await db.Database.ExecuteSqlAsync($"SELECT pg_advisory_unlock({LockKey})", CancellationToken.None).ConfigureAwait(false);
-            }
-        }
-        finally
-        {
-            await db.Database.CloseConnectionAsync().ConfigureAwait(false);
-        }
+            return Task.CompletedTask;
+        }, cancellationToken).ConfigureAwait(false);
     }
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;

@@ -1,0 +1,38 @@
+using Microsoft.EntityFrameworkCore;
+
+namespace ChatPortal.Core.Storage;
+
+/// <summary>
+/// Work that nodes starting together must do one at a time (migrations, the first Data Protection key): on
+/// PostgreSQL under a session-level advisory lock held on the context's connection for the whole of it; on SQLite
+/// (one node) as it is.
+/// </summary>
+public static class AdvisoryLock
+{
+    public static async Task RunAsync(ChatPortalDbContext db, long key, Func<Task> work, CancellationToken cancellationToken)
+    {
+        if (!db.Database.IsNpgsql())
+        {
+            await work().ConfigureAwait(false);
+            return;
+        }
+
+        await db.Database.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await db.Database.ExecuteSqlAsync($"SELECT pg_advisory_lock({key})", cancellationToken).ConfigureAwait(false);
+            try
+            {
+                await work().ConfigureAwait(false);
+            }
+            finally
+            {
+                await db.Database.ExecuteSqlAsync($"SELECT pg_advisory_unlock({key})", CancellationToken.None).ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            await db.Database.CloseConnectionAsync().ConfigureAwait(false);
+        }
+    }
+}
