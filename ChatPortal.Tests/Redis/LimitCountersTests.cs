@@ -70,7 +70,7 @@ public sealed class LimitCountersTests
     }
 
     [Fact]
-    public async Task WithRedisGoneTheNodeCountsAloneAndRefusesPastTheLimit()
+    public async Task WithRedisGoneTheNodeCountsEveryHitOnItsOwnPastTheLimitToo()
     {
         var redis = await RedisServer.StartAsync();
         using var connection = Connect(redis);
