@@ -21,10 +21,25 @@ public interface IConversationStore
     /// <summary>The user's conversations, most recently updated first.</summary>
     Task<IReadOnlyList<ConversationSummary>> ListAsync(string userId, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// A page of at most <paramref name="limit"/> of the user's conversations, most recently updated first, starting after
+    /// <paramref name="after"/> (null: the first page).
+    /// </summary>
+    Task<ConversationPage> ListPageAsync(string userId, int limit, ConversationCursor? after = null, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Undoes a delete within <see cref="ConversationDeletion.RestoreWindow"/>; null when there is nothing of the user's to
+    /// restore (never deleted, unknown, another user's, or past the window).
+    /// </summary>
+    Task<ConversationSummary?> RestoreAsync(string userId, string conversationId, CancellationToken cancellationToken = default);
+
     /// <summary>Clears the history; the conversation stays. Refused while an answer runs in it.</summary>
     Task<HistoryChange> ClearAsync(string userId, string conversationId, CancellationToken cancellationToken = default);
 
-    /// <summary>Deletes the conversation and its messages. Refused while an answer runs in it.</summary>
+    /// <summary>
+    /// Deletes the conversation: at once it is no longer listed, found, searched or answered; it can be restored for
+    /// <see cref="ConversationDeletion.RestoreWindow"/>, then it is purged with its messages. Refused while an answer runs in it.
+    /// </summary>
     Task<HistoryChange> DeleteAsync(string userId, string conversationId, CancellationToken cancellationToken = default);
 
     /// <summary>Renames the conversation; null when it does not exist or is not the user's.</summary>

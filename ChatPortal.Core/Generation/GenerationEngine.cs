@@ -224,6 +224,29 @@ public sealed partial class GenerationEngine(
         return await store.FindActiveAnswerAsync(conversationId, cancellationToken).ConfigureAwait(false) is { } active ? ToInfo(active) : null;
     }
 
+    /// <summary>
+    /// Deletes a conversation (restorable for <see cref="ConversationDeletion.RestoreWindow"/>); an answer running in it,
+    /// on any node, is stopped first. <see cref="HistoryChange.AnswerRunning"/> only when that answer did not stop in time.
+    /// </summary>
+    public async Task<HistoryChange> DeleteConversationAsync(string userId, string conversationId, CancellationToken cancellationToken = default)
+    {
+        for (var attempt = 0; attempt < 3; attempt++)
+        {
+            var deleted = await store.DeleteAsync(userId, conversationId, cancellationToken).ConfigureAwait(false);
+            if (deleted != HistoryChange.AnswerRunning)
+            {
+                return deleted;
+            }
+
+            if (await FindRunningInConversationAsync(conversationId, cancellationToken).ConfigureAwait(false) is { } running)
+            {
+                await CancelAsync(running.TaskId, userId, cancellationToken).ConfigureAwait(false);
+            }
+        }
+
+        return HistoryChange.AnswerRunning;
+    }
+
     /// <summary>Every running answer of the cluster with its token count, oldest first.</summary>
     public async Task<IReadOnlyList<RunningTask>> ListRunningAsync(CancellationToken cancellationToken = default)
     {

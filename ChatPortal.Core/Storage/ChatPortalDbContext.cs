@@ -68,6 +68,9 @@ internal sealed class ConversationConfiguration : IEntityTypeConfiguration<Conve
         builder.HasOne(c => c.User).WithMany(u => u.Conversations).HasForeignKey(c => c.UserId).OnDelete(DeleteBehavior.Cascade);
         builder.HasIndex(c => new { c.UserId, c.UpdatedAt });
 
+        // The purge finds deleted conversations past their restore window.
+        builder.HasIndex(c => c.DeletedAt);
+
         // The janitor and the lease renewal look claims up by owner instance.
         builder.HasIndex(c => c.ActiveInstanceId);
     }

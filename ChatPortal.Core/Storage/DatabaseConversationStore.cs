@@ -29,7 +29,7 @@ public sealed class DatabaseConversationStore(
         RunAsync("Reading a conversation", async db =>
         {
             var row = await db.Conversations.AsNoTracking()
-                .Where(c => c.Id == conversationId)
+                .Where(c => c.Id == conversationId && c.DeletedAt == null)
                 .Select(c => new { c.UserId, c.Title, c.CreatedAt, c.UpdatedAt, c.Version, c.HistoryEpoch })
                 .FirstOrDefaultAsync(cancellationToken).ConfigureAwait(false);
             if (row is null)
@@ -45,11 +45,32 @@ public sealed class DatabaseConversationStore(
         RunAsync<IReadOnlyList<ConversationSummary>>("Listing conversations", async db =>
         {
             var rows = await db.Conversations.AsNoTracking()
-                .Where(c => c.UserId == userId)
-                .OrderByDescending(c => c.UpdatedAt)
+                .Where(c => c.UserId == userId && c.DeletedAt == null)
+                .OrderByDescending(c => c.UpdatedAt).ThenByDescending(c => c.Id)
                 .Select(c => new { c.Id, c.Title, c.UpdatedAt })
                 .ToListAsync(cancellationToken).ConfigureAwait(false);
             return rows.Select(r => new ConversationSummary(r.Id, r.Title, Utc(r.UpdatedAt))).ToList();
+        }, cancellationToken);
+
+    public Task<ConversationPage> ListPageAsync(string userId, int limit, ConversationCursor? after = null, CancellationToken cancellationToken = default) =>
+        RunAsync("Listing conversations", async db =>
+        {
+            ArgumentOutOfRangeException.ThrowIfLessThan(limit, 1);
+            var query = db.Conversations.AsNoTracking().Where(c => c.UserId == userId && c.DeletedAt == null);
+            if (after is not null)
+            {
+                // Keyset paging in the list's order (updated, then id): a page is one index range, however deep.
+                var (at, id) = (after.UpdatedAt.UtcDateTime, after.Id);
+                query = query.Where(c => c.UpdatedAt < at || (c.UpdatedAt == at && string.Compare(c.Id, id) < 0));
+            }
+
+            var rows = await query
+                .OrderByDescending(c => c.UpdatedAt).ThenByDescending(c => c.Id)
+                .Take(limit + 1)
+                .Select(c => new { c.Id, c.Title, c.UpdatedAt })
+                .ToListAsync(cancellationToken).ConfigureAwait(false);
+            var items = rows.Take(limit).Select(r => new ConversationSummary(r.Id, r.Title, Utc(r.UpdatedAt))).ToList();
+            return new ConversationPage(items, rows.Count > limit ? ConversationCursor.After(items[^1]) : null);
         }, cancellationToken);
 
     public Task<HistoryChange> ClearAsync(string userId, string conversationId, CancellationToken cancellationToken = default) =>
@@ -58,7 +79,7 @@ public sealed class DatabaseConversationStore(
             var now = Now();
             await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
             var cleared = await db.Conversations
-                .Where(c => c.Id == conversationId && c.UserId == userId && c.ActiveTaskId == null)
+                .Where(c => c.Id == conversationId && c.UserId == userId && c.ActiveTaskId == null && c.DeletedAt == null)
                 .ExecuteUpdateAsync(s => s
                     .SetProperty(c => c.Title, Conversation.DefaultTitle)
                     .SetProperty(c => c.HistoryEpoch, c => c.HistoryEpoch + 1)
@@ -78,30 +99,72 @@ public sealed class DatabaseConversationStore(
     public Task<HistoryChange> DeleteAsync(string userId, string conversationId, CancellationToken cancellationToken = default) =>
         RunAsync("Deleting a conversation", async db =>
         {
-            await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
-
-            // Messages first, in the same transaction: nothing is orphaned, whatever the provider's cascade does.
-            await db.Messages
-                .Where(m => m.ConversationId == conversationId && m.Conversation!.UserId == userId && m.Conversation.ActiveTaskId == null)
-                .ExecuteDeleteAsync(cancellationToken).ConfigureAwait(false);
+            // One conditional update, on the database's clock: the conversation is gone for every reader at once, and
+            // the same row lock that claims a conversation decides between this delete and a new answer.
             var deleted = await db.Conversations
-                .Where(c => c.Id == conversationId && c.UserId == userId && c.ActiveTaskId == null)
-                .ExecuteDeleteAsync(cancellationToken).ConfigureAwait(false);
+                .Where(c => c.Id == conversationId && c.UserId == userId && c.ActiveTaskId == null && c.DeletedAt == null)
+                .ExecuteUpdateAsync(s => s.SetProperty(c => c.DeletedAt, c => DateTime.UtcNow), cancellationToken).ConfigureAwait(false);
             if (deleted == 0)
             {
                 return await WhyNotAsync(db, userId, conversationId, cancellationToken).ConfigureAwait(false);
             }
 
-            await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
             cache.Remove(conversationId);
             return HistoryChange.Done;
+        }, cancellationToken);
+
+    public Task<ConversationSummary?> RestoreAsync(string userId, string conversationId, CancellationToken cancellationToken = default) =>
+        RunAsync("Restoring a conversation", async db =>
+        {
+            var window = -ConversationDeletion.RestoreWindow.TotalSeconds;
+            var restored = await db.Conversations
+                .Where(c => c.Id == conversationId && c.UserId == userId && c.DeletedAt != null && c.DeletedAt > DateTime.UtcNow.AddSeconds(window))
+                .ExecuteUpdateAsync(s => s.SetProperty(c => c.DeletedAt, (DateTime?)null), cancellationToken).ConfigureAwait(false);
+            if (restored == 0)
+            {
+                return null;
+            }
+
+            var row = await db.Conversations.AsNoTracking().Where(c => c.Id == conversationId)
+                .Select(c => new { c.Title, c.UpdatedAt }).FirstAsync(cancellationToken).ConfigureAwait(false);
+            return new ConversationSummary(conversationId, row.Title, Utc(row.UpdatedAt));
+        }, cancellationToken);
+
+    /// <summary>
+    /// Removes conversations deleted more than <paramref name="olderThan"/> ago (the database's clock) with every message
+    /// of theirs, in one transaction: nothing is ever half deleted. Returns how many conversations went.
+    /// </summary>
+    public Task<int> PurgeDeletedAsync(TimeSpan olderThan, CancellationToken cancellationToken = default) =>
+        RunAsync("Purging deleted conversations", async db =>
+        {
+            var seconds = -olderThan.TotalSeconds;
+            await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+            var due = await db.Conversations.AsNoTracking()
+                .Where(c => c.DeletedAt != null && c.DeletedAt < DateTime.UtcNow.AddSeconds(seconds))
+                .OrderBy(c => c.DeletedAt).Select(c => c.Id).Take(200)
+                .ToListAsync(cancellationToken).ConfigureAwait(false);
+            if (due.Count == 0)
+            {
+                return 0;
+            }
+
+            // Messages first, in the same transaction: nothing is orphaned, whatever the provider's cascade does.
+            await db.Messages.Where(m => due.Contains(m.ConversationId)).ExecuteDeleteAsync(cancellationToken).ConfigureAwait(false);
+            var purged = await db.Conversations.Where(c => due.Contains(c.Id) && c.DeletedAt != null).ExecuteDeleteAsync(cancellationToken).ConfigureAwait(false);
+            await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+            foreach (var id in due)
+            {
+                cache.Remove(id);
+            }
+
+            return purged;
         }, cancellationToken);
 
     public Task<ConversationSummary?> RenameAsync(string userId, string conversationId, string title, CancellationToken cancellationToken = default) =>
         RunAsync("Renaming a conversation", async db =>
         {
             var renamed = await db.Conversations
-                .Where(c => c.Id == conversationId && c.UserId == userId)
+                .Where(c => c.Id == conversationId && c.UserId == userId && c.DeletedAt == null)
                 .ExecuteUpdateAsync(s => s.SetProperty(c => c.Title, title), cancellationToken).ConfigureAwait(false);
             if (renamed == 0)
             {
@@ -130,7 +193,7 @@ public sealed class DatabaseConversationStore(
 
             // The claim: only if no answer runs in the conversation. A question also takes the next version
             // and, for the first question, names the conversation.
-            var claimable = db.Conversations.Where(c => c.Id == conversationId && c.UserId == userId && c.ActiveTaskId == null);
+            var claimable = db.Conversations.Where(c => c.Id == conversationId && c.UserId == userId && c.ActiveTaskId == null && c.DeletedAt == null);
             var title = start.Question is { } question ? Conversation.TitleFrom(question) : null;
             var claimed = await claimable.ExecuteUpdateAsync(s =>
             {
@@ -150,7 +213,7 @@ public sealed class DatabaseConversationStore(
 
             if (claimed == 0)
             {
-                var holder = await ActiveAsync(db.Conversations.Where(c => c.Id == conversationId), cancellationToken).ConfigureAwait(false);
+                var holder = await ActiveAsync(db.Conversations.Where(c => c.Id == conversationId && c.DeletedAt == null), cancellationToken).ConfigureAwait(false);
                 return holder is null || holder.Value.UserId != userId
                     ? new AnswerStartResult(AnswerStartOutcome.ConversationNotFound)
                     : new AnswerStartResult(AnswerStartOutcome.AnswerRunning, Running: holder.Value.Answer);
@@ -406,7 +469,7 @@ public sealed class DatabaseConversationStore(
 
     private static async Task<HistoryChange> WhyNotAsync(ChatPortalDbContext db, string userId, string conversationId, CancellationToken cancellationToken)
     {
-        var row = await db.Conversations.AsNoTracking().Where(c => c.Id == conversationId)
+        var row = await db.Conversations.AsNoTracking().Where(c => c.Id == conversationId && c.DeletedAt == null)
             .Select(c => new { c.UserId, c.ActiveTaskId }).FirstOrDefaultAsync(cancellationToken).ConfigureAwait(false);
         return row is null || row.UserId != userId ? HistoryChange.NotFound : HistoryChange.AnswerRunning;
     }

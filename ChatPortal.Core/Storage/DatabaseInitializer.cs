@@ -36,9 +36,9 @@ public sealed partial class DatabaseInitializer(
                 await using var db = await contexts.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
                 if (database.MigrateOnStart)
                 {
-                    // Under EF Core's migration lock: of nodes starting together, one migrates, the others find it done.
+                    // Under a lock: of nodes starting together, one migrates, the others find it done.
                     Log.Migrating(logger, database.Provider.ToString());
-                    await db.Database.MigrateAsync(cancellationToken).ConfigureAwait(false);
+                    await MigrateAsync(db, cancellationToken).ConfigureAwait(false);
                 }
 
                 if (db.Database.IsSqlite())
@@ -53,6 +53,42 @@ public sealed partial class DatabaseInitializer(
                 Log.Waiting(logger, ex.GetBaseException().Message);
                 await Task.Delay(TimeSpan.FromSeconds(1), cancellationToken).ConfigureAwait(false);
             }
+        }
+    }
+
+    /// <summary>Any number: the key of the session lock that nodes of one PostgreSQL database migrate under.</summary>
+    private const long PostgresMigrationLock = 0x43_68_61_74_50_6f_72_74; // "ChatPort"
+
+    /// <summary>
+    /// EF Core's own migration lock on PostgreSQL lasts one migration's transaction: a node that read the history
+    /// before another node applied the next migration applies it again ("column already exists") as soon as there is
+    /// more than one migration to apply. A session advisory lock held across the whole run makes it once; the server
+    /// releases it if this process dies.
+    /// </summary>
+    private static async Task MigrateAsync(ChatPortalDbContext db, CancellationToken cancellationToken)
+    {
+        if (!db.Database.IsNpgsql())
+        {
+            await db.Database.MigrateAsync(cancellationToken).ConfigureAwait(false);
+            return;
+        }
+
+        await db.Database.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await db.Database.ExecuteSqlAsync($"SELECT pg_advisory_lock({PostgresMigrationLock})", cancellationToken).ConfigureAwait(false);
+            try
+            {
+                await db.Database.MigrateAsync(cancellationToken).ConfigureAwait(false);
+            }
+            finally
+            {
+                await db.Database.ExecuteSqlAsync($"SELECT pg_advisory_unlock({PostgresMigrationLock})", CancellationToken.None).ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            await db.Database.CloseConnectionAsync().ConfigureAwait(false);
         }
     }
 

@@ -31,6 +31,7 @@ public static class DatabaseServiceCollectionExtensions
         services.TryAddSingleton<IConversationStore>(sp => sp.GetRequiredService<DatabaseConversationStore>());
         services.TryAddSingleton<InstanceLeases>();
         services.TryAddSingleton<DatabaseInitializer>();
+        services.AddHostedService<DeletedConversationPurge>();
         return services;
     }
 

@@ -63,6 +63,12 @@ public sealed class ConversationRecord
     /// <summary>A Stop was accepted for the running answer: the owner picks it up at its next lease renewal.</summary>
     public bool CancelRequested { get; set; }
 
+    /// <summary>
+    /// When the user deleted it (the database's clock); null while it lives. A deleted conversation is gone for every
+    /// reader at once, restorable for <see cref="ConversationDeletion.RestoreWindow"/>, then purged with its messages.
+    /// </summary>
+    public DateTime? DeletedAt { get; set; }
+
     public UserRecord? User { get; set; }
 
     public List<MessageRecord> Messages { get; set; } = [];

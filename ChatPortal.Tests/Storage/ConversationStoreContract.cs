@@ -19,7 +19,7 @@ public sealed class PostgresConversationStoreTests(PostgresStoreDatabase databas
 /// commits are fenced and idempotent, the history cache keeps the per-answer cost flat, leases run on the
 /// database's clock. Every test uses users of its own, so the tests of a class share one database.
 /// </summary>
-public abstract class ConversationStoreContract(StoreDatabase database) : IAsyncLifetime
+public abstract partial class ConversationStoreContract(StoreDatabase database) : IAsyncLifetime
 {
     private readonly List<StoreNode> _nodes = [];
 
@@ -318,25 +318,6 @@ public abstract class ConversationStoreContract(StoreDatabase database) : IAsync
         Assert.Empty((await other.Store.FindAsync(conversationId))!.Messages);
         var (_, next) = await ClaimAsync(conversationId, user, "Fresh start", node: other);
         Assert.Equal(["Fresh start"], next.History!.Select(m => m.Content));
-    }
-
-    [Fact]
-    public async Task DeleteRemovesTheConversationAndEveryMessageRow()
-    {
-        var user = NewUser();
-        var conversationId = (await Store.CreateAsync(user)).Id;
-        var (start, claimed) = await ClaimAsync(conversationId, user, "Question");
-        Assert.Equal(HistoryChange.AnswerRunning, await Store.DeleteAsync(user, conversationId));
-        await Store.CommitAnswerAsync(Answer(start, claimed, "Answer"));
-        Assert.Equal(2, await Node.CountAsync($"SELECT COUNT(*) AS \"Value\" FROM messages WHERE conversation_id = {conversationId}"));
-
-        Assert.Equal(HistoryChange.Done, await Store.DeleteAsync(user, conversationId));
-
-        Assert.Null(await Store.FindAsync(conversationId));
-        Assert.DoesNotContain(await Store.ListAsync(user), c => c.Id == conversationId);
-        Assert.Equal(0, await Node.CountAsync($"SELECT COUNT(*) AS \"Value\" FROM messages WHERE conversation_id = {conversationId}"));
-        Assert.Equal(0, await Node.CountAsync($"SELECT COUNT(*) AS \"Value\" FROM messages m WHERE NOT EXISTS (SELECT 1 FROM conversations c WHERE c.id = m.conversation_id)"));
-        Assert.Equal(HistoryChange.NotFound, await Store.DeleteAsync(user, conversationId));
     }
 
     [Fact]

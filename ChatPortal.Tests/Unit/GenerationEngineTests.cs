@@ -643,6 +643,10 @@ public sealed class GenerationEngineTests : IAsyncDisposable
 
         public Task<ConversationSummary?> RenameAsync(string userId, string conversationId, string title, CancellationToken cancellationToken = default) => inner.RenameAsync(userId, conversationId, title, cancellationToken);
 
+        public Task<ConversationPage> ListPageAsync(string userId, int limit, ConversationCursor? after = null, CancellationToken cancellationToken = default) => inner.ListPageAsync(userId, limit, after, cancellationToken);
+
+        public Task<ConversationSummary?> RestoreAsync(string userId, string conversationId, CancellationToken cancellationToken = default) => inner.RestoreAsync(userId, conversationId, cancellationToken);
+
         public Task<AnswerStartResult> StartAnswerAsync(AnswerStart start, CancellationToken cancellationToken = default) => inner.StartAnswerAsync(start, cancellationToken);
 
         public Task<ActiveAnswer?> FindActiveAnswerAsync(string conversationId, CancellationToken cancellationToken = default) => inner.FindActiveAnswerAsync(conversationId, cancellationToken);

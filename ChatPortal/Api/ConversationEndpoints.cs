@@ -20,6 +20,7 @@ public static class ConversationEndpoints
         group.MapDelete("/{id}/messages", ClearAsync);
         group.MapPatch("/{id}", RenameAsync);
         group.MapDelete("/{id}", DeleteAsync);
+        group.MapPost("/{id}/restore", RestoreAsync);
         group.MapPost("/{id}/messages", SendAsync).RequireRateLimiting(WebApplicationBuilderExtensions.MessagesRateLimit);
         return app;
     }
@@ -30,11 +31,49 @@ public static class ConversationEndpoints
         return TypedResults.Created($"/api/conversations/{conversation.Id}", new CreatedConversation(conversation.Id));
     }
 
-    private static async Task<Ok<ConversationListItem[]>> ListAsync(HttpContext context, IConversationStore store)
+    /// <summary>The longest page a client may ask for with <c>limit</c>.</summary>
+    internal const int MaxPageSize = 100;
+
+    /// <summary>
+    /// Every conversation of the caller; or, with <c>limit</c> and/or <c>cursor</c>, one page of them, and a
+    /// <c>Link: &lt;…&gt;; rel="next"</c> header while more follow.
+    /// </summary>
+    private static async Task<IResult> ListAsync(HttpContext context, IConversationStore store)
     {
-        var list = await store.ListAsync(ApiUser.Id(context), context.RequestAborted);
-        return TypedResults.Ok(list.Select(c => new ConversationListItem(c.Id, c.Title, c.UpdatedAt)).ToArray());
+        var userId = ApiUser.Id(context);
+        var query = context.Request.Query;
+        if (!query.ContainsKey("limit") && !query.ContainsKey("cursor"))
+        {
+            var list = await store.ListAsync(userId, context.RequestAborted);
+            return TypedResults.Ok(list.Select(ToItem).ToArray());
+        }
+
+        var limit = 50;
+        if (query.TryGetValue("limit", out var limitText)
+            && (limitText.Count != 1 || !int.TryParse(limitText[0], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out limit) || limit is < 1 or > MaxPageSize))
+        {
+            return QueryProblem($"limit must be a whole number from 1 to {MaxPageSize}.");
+        }
+
+        ConversationCursor? after = null;
+        if (query.TryGetValue("cursor", out var cursorText) && (cursorText.Count != 1 || !ConversationCursor.TryParse(cursorText[0], out after)))
+        {
+            return QueryProblem("cursor is not one this API handed out: use the link of the previous page's Link header.");
+        }
+
+        var page = await store.ListPageAsync(userId, limit, after, context.RequestAborted);
+        if (page.Next is { } next)
+        {
+            context.Response.Headers.Link = $"</api/conversations?limit={limit}&cursor={next}>; rel=\"next\"";
+        }
+
+        return TypedResults.Ok(page.Items.Select(ToItem).ToArray());
     }
+
+    private static ConversationListItem ToItem(ConversationSummary c) => new(c.Id, c.Title, c.UpdatedAt);
+
+    private static IResult QueryProblem(string detail) =>
+        TypedResults.Problem(detail: detail, statusCode: StatusCodes.Status400BadRequest, title: "Invalid query");
 
     private static async Task<IResult> GetAsync(string id, HttpContext context, IConversationStore store, GenerationEngine engine)
     {
@@ -85,31 +124,26 @@ public static class ConversationEndpoints
             : TypedResults.Ok(new ConversationListItem(renamed.Id, renamed.Title, renamed.UpdatedAt));
     }
 
-    /// <summary>Deletes a conversation and its messages; a running answer in it is stopped first.</summary>
-    private static async Task<IResult> DeleteAsync(string id, HttpContext context, IConversationStore store, GenerationEngine engine)
-    {
-        var userId = ApiUser.Id(context);
-        for (var attempt = 0; attempt < 3; attempt++)
+    /// <summary>Deletes a conversation (restorable for a while, then purged); a running answer in it is stopped first.</summary>
+    private static async Task<IResult> DeleteAsync(string id, HttpContext context, GenerationEngine engine) =>
+        await engine.DeleteConversationAsync(ApiUser.Id(context), id, context.RequestAborted) switch
         {
-            switch (await store.DeleteAsync(userId, id, context.RequestAborted))
-            {
-                case HistoryChange.Done:
-                    return TypedResults.NoContent();
-                case HistoryChange.NotFound:
-                    return ApiUser.NotFound("The conversation");
-            }
+            HistoryChange.Done => TypedResults.NoContent(),
+            HistoryChange.AnswerRunning => TypedResults.Problem(
+                detail: "The answer being generated in this conversation did not stop in time; try again in a moment.",
+                statusCode: StatusCodes.Status409Conflict,
+                title: "Generation running"),
+            _ => ApiUser.NotFound("The conversation"),
+        };
 
-            if (await engine.FindRunningInConversationAsync(id, context.RequestAborted) is { } running)
-            {
-                await engine.CancelAsync(running.TaskId, userId, context.RequestAborted);
-            }
-        }
-
-        return TypedResults.Problem(
-            detail: "The answer being generated in this conversation did not stop in time; try again in a moment.",
-            statusCode: StatusCodes.Status409Conflict,
-            title: "Generation running");
-    }
+    /// <summary>Undoes a delete within the restore window (<see cref="ConversationDeletion.RestoreWindow"/>).</summary>
+    private static async Task<IResult> RestoreAsync(string id, HttpContext context, IConversationStore store) =>
+        await store.RestoreAsync(ApiUser.Id(context), id, context.RequestAborted) is { } restored
+            ? TypedResults.Ok(ToItem(restored))
+            : TypedResults.Problem(
+                detail: $"There is no deleted conversation of yours to restore with this id (a delete can be undone for {ConversationDeletion.RestoreWindow.TotalSeconds:0} seconds).",
+                statusCode: StatusCodes.Status404NotFound,
+                title: "Not found");
 
     private static async Task<IResult> SendAsync(string id, HttpContext context, GenerationEngine engine, IOptions<ChatPortalOptions> options)
     {

@@ -21,6 +21,18 @@ window.chatPortal = {
             toggle.focus();
         }
     },
+    // The reader's time zone (IANA name), for the conversation list's date headings.
+    timeZone() {
+        try {
+            return Intl.DateTimeFormat().resolvedOptions().timeZone ?? null;
+        } catch {
+            return null;
+        }
+    },
+    focusAndSelect(input) {
+        input?.focus();
+        input?.select();
+    },
     async copy(text) {
         try {
             await navigator.clipboard.writeText(text);
@@ -70,6 +82,11 @@ document.addEventListener('click', async event => {
 // click, so the page does exactly what a click does). Not while a dialog or a menu is open: Esc is theirs.
 document.addEventListener('keydown', event => {
     if (event.key !== 'Escape' || event.defaultPrevented || event.isComposing) {
+        return;
+    }
+
+    // A field that gives Esc its own meaning (the rename field: cancel) keeps it.
+    if (event.target instanceof Element && event.target.closest('[data-own-escape]')) {
         return;
     }
 

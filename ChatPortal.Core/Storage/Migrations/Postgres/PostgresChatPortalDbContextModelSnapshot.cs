@@ -56,6 +56,10 @@ namespace ChatPortal.Core.Storage.Migrations.Postgres
                         .HasColumnType("timestamp with time zone")
                         .HasColumnName("created_at");
 
+                    b.Property<DateTime?>("DeletedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("deleted_at");
+
                     b.Property<long>("Fence")
                         .HasColumnType("bigint")
                         .HasColumnName("fence");
@@ -98,6 +102,9 @@ namespace ChatPortal.Core.Storage.Migrations.Postgres
 
                     b.HasIndex("ActiveInstanceId")
                         .HasDatabaseName("ix_conversations_active_instance_id");
+
+                    b.HasIndex("DeletedAt")
+                        .HasDatabaseName("ix_conversations_deleted_at");
 
                     b.HasIndex("UserId", "UpdatedAt")
                         .HasDatabaseName("ix_conversations_user_id_updated_at");
