@@ -28,6 +28,13 @@ public interface IConversationStore
     Task<ConversationPage> ListPageAsync(string userId, int limit, ConversationCursor? after = null, CancellationToken cancellationToken = default);
 
     /// <summary>
+    /// The user's conversations whose title or messages contain every word of <paramref name="query"/> (as word
+    /// prefixes), by the database's full-text index: title matches first, then the most recently updated; at most
+    /// <paramref name="limit"/>.
+    /// </summary>
+    Task<IReadOnlyList<ConversationMatch>> SearchAsync(string userId, SearchQuery query, int limit, CancellationToken cancellationToken = default);
+
+    /// <summary>
     /// Undoes a delete within <see cref="ConversationDeletion.RestoreWindow"/>; null when there is nothing of the user's to
     /// restore (never deleted, unknown, another user's, or past the window).
     /// </summary>

@@ -113,6 +113,9 @@ public sealed class DatabaseConversationStore(
             return HistoryChange.Done;
         }, cancellationToken);
 
+    public Task<IReadOnlyList<ConversationMatch>> SearchAsync(string userId, SearchQuery query, int limit, CancellationToken cancellationToken = default) =>
+        RunAsync("Searching conversations", db => ConversationSearchQuery.RunAsync(db, userId, query, limit, cancellationToken), cancellationToken);
+
     public Task<ConversationSummary?> RestoreAsync(string userId, string conversationId, CancellationToken cancellationToken = default) =>
         RunAsync("Restoring a conversation", async db =>
         {

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
+using ChatPortal.Core.Conversations;
 using ChatPortal.Testing;
 
 namespace ChatPortal.Tests.Api;
@@ -96,6 +97,66 @@ public sealed class ConversationListApiTests(ConversationListApiTests.Node node)
         var problem = await AssertProblemAsync(await api.Http.GetAsync($"api/conversations?{query}"), HttpStatusCode.BadRequest, detailMentions);
 
         Assert.Equal("Invalid query", problem.GetProperty("title").GetString());
+    }
+
+    [Fact]
+    public async Task SearchFindsTheCallersConversationsByTitleAndByMessageText()
+    {
+        using var api = NewUser();
+        using var other = NewUser();
+        var byTitle = await api.CreateConversationAsync();
+        var byText = await api.CreateConversationAsync();
+        foreach (var (id, question) in new[] { (byTitle, "Quorum reads in practice"), (byText, "Explain quorum writes") })
+        {
+            using var response = await api.SendAsync(id, question);
+            Assert.Equal("completed", (await StreamResult.ReadAsync(response)).Status);
+        }
+
+        var renamed = new HttpRequestMessage(HttpMethod.Patch, $"api/conversations/{byText}") { Content = JsonContent.Create(new { title = "Database notes" }) };
+        Assert.Equal(HttpStatusCode.OK, (await api.Http.SendAsync(renamed)).StatusCode);
+        var theirs = await other.CreateConversationAsync();
+        using (var response = await other.SendAsync(theirs, "Quorum for someone else"))
+        {
+            await StreamResult.ReadAsync(response);
+        }
+
+        var hits = (await api.GetJsonAsync("api/conversations?q=QUORUM")).EnumerateArray().ToList();
+
+        Assert.Equal([byTitle, byText], hits.Select(h => h.GetProperty("id").GetString()));
+        Assert.True(hits[0].GetProperty("titleMatches").GetBoolean());
+        Assert.False(hits[1].GetProperty("titleMatches").GetBoolean());
+        Assert.Equal("Database notes", hits[1].GetProperty("title").GetString());
+        Assert.Contains("quorum", hits[1].GetProperty("snippet").GetString(), StringComparison.OrdinalIgnoreCase);
+        Assert.DoesNotContain(SearchSnippet.Start, hits[1].GetProperty("snippet").GetString()!); // plain text in the API
+        Assert.Single((await api.GetJsonAsync("api/conversations?q=quor%20writ")).EnumerateArray());
+        Assert.Empty((await api.GetJsonAsync("api/conversations?q=quorum%20nonsenseword")).EnumerateArray());
+        Assert.Single((await api.GetJsonAsync("api/conversations?q=quorum&limit=1")).EnumerateArray());
+        Assert.Equal([theirs], (await other.GetJsonAsync("api/conversations?q=quorum")).EnumerateArray().Select(h => h.GetProperty("id").GetString()));
+    }
+
+    [Theory]
+    [InlineData("q=", "empty")]
+    [InlineData("q=%20%20", "empty")]
+    [InlineData("q=%21%3F%2A", "no words")]
+    [InlineData("q=a&q=b", "once")]
+    [InlineData("q=redis&limit=0", "limit")]
+    [InlineData("q=redis&cursor=abc", "cursor")]
+    public async Task BadSearchesAre400Problems(string query, string detailMentions)
+    {
+        using var api = NewUser();
+
+        await AssertProblemAsync(await api.Http.GetAsync($"api/conversations?{query}"), HttpStatusCode.BadRequest, detailMentions);
+    }
+
+    [Fact]
+    public async Task ASearchLongerThan200CharactersIsA400Problem()
+    {
+        using var api = NewUser();
+
+        var problem = await AssertProblemAsync(await api.Http.GetAsync($"api/conversations?q={new string('x', 201)}"), HttpStatusCode.BadRequest, "longer than 200");
+
+        Assert.Equal("Invalid query", problem.GetProperty("title").GetString());
+        Assert.Equal(HttpStatusCode.OK, (await api.Http.GetAsync($"api/conversations?q={new string('x', 200)}")).StatusCode);
     }
 
     /// <summary>The target of <c>&lt;…&gt;; rel="next"</c>, relative to the node.</summary>

@@ -232,6 +232,55 @@ public sealed class ConversationListTests(SqliteStoreDatabase database) : Compon
     }
 
     [Fact]
+    public async Task TypingSearchesTitlesAndMessagesAndMarksTheMatchedWords()
+    {
+        var byText = await CreateAsync("Deployment notes");
+        await AnswerAsync(byText, "How many replicas?", "Run three replicas behind the balancer.");
+        var byTitle = await CreateAsync("Replica lag");
+        await CreateAsync("Unrelated");
+        var cut = RenderList();
+
+        cut.Find("[data-testid=conversation-search]").Input("replica");
+
+        cut.WaitForAssertion(() => Assert.Equal(new[] { byTitle, byText }, ItemIds(cut)), TimeSpan.FromSeconds(5));
+        Assert.Equal("2 results", cut.Find("[data-testid=search-results-heading]").TextContent);
+        Assert.Empty(cut.FindAll("[data-testid=conversation-group]"));
+        var snippet = cut.Find($".cp-conversation-row[data-conversation-id='{byText}'] [data-testid=conversation-snippet]");
+        Assert.Equal(["replicas"], snippet.QuerySelectorAll("mark").Select(m => m.TextContent));
+        Assert.Contains("Run three replicas behind the balancer.", snippet.TextContent);
+        Assert.DoesNotContain(SearchSnippet.Start, cut.Markup);
+
+        cut.Find("[data-testid=conversation-search]").Input("replica nothing");
+        cut.WaitForAssertion(() => Assert.Equal("No conversations match “replica nothing”", cut.Find("[data-testid=search-results-heading]").TextContent), TimeSpan.FromSeconds(5));
+        Assert.Empty(cut.FindAll("[data-testid=conversation-item]"));
+
+        // Esc clears the search and the grouped list comes back.
+        cut.Find("[data-testid=conversation-search]").KeyDown("Escape");
+        Assert.Equal("", cut.Find("[data-testid=conversation-search]").GetAttribute("value"));
+        Assert.Equal(3, cut.FindAll("[data-testid=conversation-item]").Count);
+        Assert.NotEmpty(cut.FindAll("[data-testid=conversation-group]"));
+    }
+
+    [Fact]
+    public async Task EnterOpensTheFirstHitAndASearchWithoutWordsSaysWhy()
+    {
+        var id = await CreateAsync("Kubernetes probes");
+        var cut = RenderList();
+        var search = cut.Find("[data-testid=conversation-search]");
+        Assert.Equal("Search conversations", search.GetAttribute("aria-label"));
+        Assert.NotNull(search.GetAttribute("data-own-escape"));
+
+        search.Input("?!*");
+        cut.WaitForAssertion(() => Assert.Contains("letters or digits", cut.Find("[data-testid=search-problem]").TextContent), TimeSpan.FromSeconds(5));
+
+        cut.Find("[data-testid=conversation-search]").Input("kube");
+        cut.WaitForAssertion(() => Assert.Equal(new[] { id }, ItemIds(cut)), TimeSpan.FromSeconds(5));
+        cut.Find("[data-testid=conversation-search]").KeyDown("Enter");
+
+        Assert.EndsWith($"/c/{id}", Services.GetRequiredService<NavigationManager>().Uri);
+    }
+
+    [Fact]
     public void TheListIsANamedNavigationLandmarkTheToggleCanPointAt()
     {
         var cut = RenderList();
@@ -257,6 +306,16 @@ public sealed class ConversationListTests(SqliteStoreDatabase database) : Compon
             .Add(c => c.ActiveId, activeId)
             .Add(c => c.GeneratingId, generatingId)
             .Add(c => c.OnNew, () => { }));
+
+    /// <summary>A question and its answer, through the store's start and commit as the engine does it.</summary>
+    private async Task AnswerAsync(string conversationId, string question, string answer)
+    {
+        var start = new AnswerStart(ChatPortal.Core.Ids.NewTaskId(conversationId), conversationId, _user, Node.NodeId, Node.InstanceId, DateTimeOffset.UtcNow, question, 10);
+        var claimed = await Store.StartAnswerAsync(start);
+        Assert.Equal(AnswerStartOutcome.Claimed, claimed.Outcome);
+        var message = new ChatMessage(start.TaskId, ChatRole.Assistant, answer, MessageStatus.Completed, DateTimeOffset.UtcNow, ParentId: claimed.ParentId);
+        Assert.Equal(AnswerCommitOutcome.Committed, await Store.CommitAnswerAsync(new AnswerCommit(conversationId, start.TaskId, claimed.Fence, message)));
+    }
 
     /// <summary>A conversation of this test's user with a title, last updated <paramref name="updatedDaysAgo"/> days ago.</summary>
     private async Task<string> CreateAsync(string title, int updatedDaysAgo = 0)

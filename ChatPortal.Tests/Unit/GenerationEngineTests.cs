@@ -645,6 +645,8 @@ public sealed class GenerationEngineTests : IAsyncDisposable
 
         public Task<ConversationPage> ListPageAsync(string userId, int limit, ConversationCursor? after = null, CancellationToken cancellationToken = default) => inner.ListPageAsync(userId, limit, after, cancellationToken);
 
+        public Task<IReadOnlyList<ConversationMatch>> SearchAsync(string userId, SearchQuery query, int limit, CancellationToken cancellationToken = default) => inner.SearchAsync(userId, query, limit, cancellationToken);
+
         public Task<ConversationSummary?> RestoreAsync(string userId, string conversationId, CancellationToken cancellationToken = default) => inner.RestoreAsync(userId, conversationId, cancellationToken);
 
         public Task<AnswerStartResult> StartAnswerAsync(AnswerStart start, CancellationToken cancellationToken = default) => inner.StartAnswerAsync(start, cancellationToken);

@@ -7,6 +7,9 @@ public sealed record CreatedConversation(string Id);
 
 public sealed record ConversationListItem(string Id, string Title, DateTimeOffset UpdatedAt);
 
+/// <summary>A search hit: <c>snippet</c> is the text of its newest matching message around the matched words (null when only the title matched).</summary>
+public sealed record ConversationSearchItem(string Id, string Title, DateTimeOffset UpdatedAt, bool TitleMatches, string? Snippet);
+
 public sealed record MessageDto(string Id, string Role, string Content, string Status, string? Error = null);
 
 public sealed record ActiveTaskDto(string TaskId, string Node);

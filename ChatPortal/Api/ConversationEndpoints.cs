@@ -42,15 +42,18 @@ public static class ConversationEndpoints
     {
         var userId = ApiUser.Id(context);
         var query = context.Request.Query;
+        if (query.ContainsKey("q"))
+        {
+            return await SearchAsync(context, store, userId);
+        }
+
         if (!query.ContainsKey("limit") && !query.ContainsKey("cursor"))
         {
             var list = await store.ListAsync(userId, context.RequestAborted);
             return TypedResults.Ok(list.Select(ToItem).ToArray());
         }
 
-        var limit = 50;
-        if (query.TryGetValue("limit", out var limitText)
-            && (limitText.Count != 1 || !int.TryParse(limitText[0], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out limit) || limit is < 1 or > MaxPageSize))
+        if (!TryReadLimit(query, out var limit))
         {
             return QueryProblem($"limit must be a whole number from 1 to {MaxPageSize}.");
         }
@@ -71,6 +74,44 @@ public static class ConversationEndpoints
     }
 
     private static ConversationListItem ToItem(ConversationSummary c) => new(c.Id, c.Title, c.UpdatedAt);
+
+    /// <summary><c>?q=words[&amp;limit=N]</c>: full-text search of the caller's conversations, title matches first.</summary>
+    private static async Task<IResult> SearchAsync(HttpContext context, IConversationStore store, string userId)
+    {
+        var query = context.Request.Query;
+        var text = query["q"];
+        if (text.Count != 1)
+        {
+            return QueryProblem("q must be given once.");
+        }
+
+        if (!SearchQuery.TryParse(text[0], out var search, out var problem))
+        {
+            return QueryProblem($"q: {problem}");
+        }
+
+        if (query.ContainsKey("cursor"))
+        {
+            return QueryProblem("cursor does not apply to a search: ask for a larger limit instead.");
+        }
+
+        if (!TryReadLimit(query, out var limit))
+        {
+            return QueryProblem($"limit must be a whole number from 1 to {MaxPageSize}.");
+        }
+
+        var hits = await store.SearchAsync(userId, search!, limit, context.RequestAborted);
+        return TypedResults.Ok(hits.Select(h => new ConversationSearchItem(h.Id, h.Title, h.UpdatedAt, h.TitleMatches,
+            h.Snippet is null ? null : SearchSnippet.Plain(h.Snippet))).ToArray());
+    }
+
+    /// <summary><c>limit</c>: absent (50), or once, a whole number from 1 to <see cref="MaxPageSize"/>.</summary>
+    private static bool TryReadLimit(IQueryCollection query, out int limit)
+    {
+        limit = 50;
+        return !query.TryGetValue("limit", out var text)
+            || (text.Count == 1 && int.TryParse(text[0], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out limit) && limit is >= 1 and <= MaxPageSize);
+    }
 
     private static IResult QueryProblem(string detail) =>
         TypedResults.Problem(detail: detail, statusCode: StatusCodes.Status400BadRequest, title: "Invalid query");
