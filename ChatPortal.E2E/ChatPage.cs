@@ -35,6 +35,35 @@ public sealed partial class ChatPage(IPage page, NodeProcess node)
 
     public ILocator NewConversationButton => page.GetByTestId("new-conversation");
 
+    /// <summary>The conversation list's search box.</summary>
+    public ILocator ConversationSearch => page.GetByTestId("conversation-search");
+
+    /// <summary>The list's headings: Today, Yesterday, Previous 7 days, Older (or the search's result count).</summary>
+    public ILocator ConversationGroupHeadings => page.GetByTestId("conversation-group");
+
+    public ILocator SearchResultsHeading => page.GetByTestId("search-results-heading");
+
+    /// <summary>The inline field that renames a conversation.</summary>
+    public ILocator RenameInput => page.GetByTestId("conversation-rename-input");
+
+    public ILocator LoadMoreButton => page.GetByTestId("conversation-load-more");
+
+    /// <summary>The Undo of the "Deleted …" notice.</summary>
+    public ILocator UndoDeleteButton => page.GetByTestId("undo-delete");
+
+    /// <summary>The entry of one conversation in the list.</summary>
+    public ILocator ConversationItem(string conversationId) =>
+        ConversationItems.And(page.Locator($"[data-conversation-id='{conversationId}']"));
+
+    /// <summary>Opens the "more" menu of one conversation of the list and picks <paramref name="action"/> (Rename, Delete).</summary>
+    public async Task PickFromConversationMenuAsync(string conversationId, string action)
+    {
+        var row = page.Locator($".cp-conversation-row[data-conversation-id='{conversationId}']");
+        await row.HoverAsync();
+        await row.GetByTestId("conversation-menu").Locator("button").ClickAsync();
+        await page.GetByRole(AriaRole.Menuitem, new() { Name = action }).ClickAsync();
+    }
+
     public ILocator EmptyConversation => page.GetByTestId("empty-conversation");
 
     public ILocator NodeName => page.GetByTestId("node-name");
