@@ -21,6 +21,7 @@ public static class ConversationEndpoints
         group.MapPatch("/{id}", RenameAsync);
         group.MapDelete("/{id}", DeleteAsync);
         group.MapPost("/{id}/restore", RestoreAsync);
+        group.MapGet("/{id}/export", ExportAsync);
         group.MapPost("/{id}/messages", SendAsync).RequireRateLimiting(WebApplicationBuilderExtensions.MessagesRateLimit);
         return app;
     }
@@ -176,6 +177,28 @@ public static class ConversationEndpoints
                 title: "Generation running"),
             _ => ApiUser.NotFound("The conversation"),
         };
+
+    /// <summary><c>?format=markdown|json</c> (Markdown when absent): the conversation as a file to download.</summary>
+    private static async Task<IResult> ExportAsync(string id, HttpContext context, IConversationStore store, TimeProvider time)
+    {
+        var formats = context.Request.Query["format"];
+        var format = formats.Count == 0 ? ConversationExport.Markdown : formats.Count == 1 ? formats[0]!.ToLowerInvariant() : "";
+        if (!ConversationExport.Formats.Contains(format))
+        {
+            return QueryProblem($"format must be one of: {string.Join(", ", ConversationExport.Formats)}.");
+        }
+
+        var conversation = await store.GetAsync(ApiUser.Id(context), id, context.RequestAborted);
+        if (conversation is null)
+        {
+            return ApiUser.NotFound("The conversation");
+        }
+
+        return TypedResults.File(
+            ConversationExport.ToBytes(conversation, format, time.GetUtcNow()),
+            ConversationExport.ContentType(format),
+            ConversationExport.FileName(conversation.Title, format));
+    }
 
     /// <summary>Undoes a delete within the restore window (<see cref="ConversationDeletion.RestoreWindow"/>).</summary>
     private static async Task<IResult> RestoreAsync(string id, HttpContext context, IConversationStore store) =>
