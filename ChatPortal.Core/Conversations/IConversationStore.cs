@@ -53,9 +53,16 @@ public interface IConversationStore
     Task<ConversationSummary?> RenameAsync(string userId, string conversationId, string title, CancellationToken cancellationToken = default);
 
     /// <summary>
+    /// Shows the branch through <paramref name="messageId"/> (down its newest messages). Refused while an answer runs in
+    /// the conversation; <see cref="HistoryChange.NotFound"/> for an unknown message too.
+    /// </summary>
+    Task<HistoryChange> SelectBranchAsync(string userId, string conversationId, string messageId, CancellationToken cancellationToken = default);
+
+    /// <summary>
     /// One transaction: claims the conversation for a new answer (a conditional update: only if no answer runs
-    /// in it), stores the question (or, to regenerate, removes the last answer), and returns the history the
-    /// prompt is built from.
+    /// in it), stores the question under the branch on screen (or as a new version of an earlier question; or, to
+    /// regenerate, adds a sibling answer to the same question), makes it the branch on screen, and returns that branch:
+    /// the history the prompt is built from.
     /// </summary>
     Task<AnswerStartResult> StartAnswerAsync(AnswerStart start, CancellationToken cancellationToken = default);
 
@@ -91,9 +98,17 @@ public enum HistoryChange
 /// <summary>An answer holding its conversation's claim.</summary>
 public sealed record ActiveAnswer(string TaskId, string ConversationId, string UserId, string Node, string Instance, DateTimeOffset StartedAt, long Fence, bool CancelRequested);
 
-/// <param name="Question">The question to store; null to regenerate the last answer.</param>
+/// <param name="Question">The question to store; null to regenerate an answer.</param>
 /// <param name="MaxConcurrentAnswers">Answers the user may have running at once, this one included.</param>
-public sealed record AnswerStart(string TaskId, string ConversationId, string UserId, string Node, string Instance, DateTimeOffset StartedAt, string? Question, int MaxConcurrentAnswers);
+public sealed record AnswerStart(string TaskId, string ConversationId, string UserId, string Node, string Instance, DateTimeOffset StartedAt, string? Question, int MaxConcurrentAnswers)
+{
+    /// <summary>
+    /// A branch: with a question, the id of the question it is a new version of (the new one gets the same parent);
+    /// without, the id of the answer to write again (the new answer is its sibling). Null: the question follows the
+    /// branch on screen, or the last answer of that branch is written again.
+    /// </summary>
+    public string? BranchFrom { get; init; }
+}
 
 public enum AnswerStartOutcome
 {
@@ -102,6 +117,9 @@ public enum AnswerStartOutcome
     AnswerRunning,
     NothingToRegenerate,
     TooManyAnswers,
+
+    /// <summary><see cref="AnswerStart.BranchFrom"/> is not a question (with a question) or an answer (without) of the conversation.</summary>
+    MessageNotFound,
 }
 
 /// <param name="History">The messages the prompt is built from, the question included (when claimed).</param>

@@ -47,8 +47,19 @@ public sealed partial class GenerationEngine(
 
     public LocalTaskRegistry LocalTasks => registry;
 
-    /// <summary>Starts an answer to <paramref name="text"/>, or regenerates the last answer when it is null.</summary>
-    public async Task<StartResult> StartAsync(string userId, string conversationId, string? text, CancellationToken cancellationToken = default)
+    /// <summary>Starts an answer to <paramref name="text"/> on the branch on screen, or regenerates its last answer when it is null.</summary>
+    public Task<StartResult> StartAsync(string userId, string conversationId, string? text, CancellationToken cancellationToken = default) =>
+        BeginAsync(userId, conversationId, text, branchFrom: null, cancellationToken);
+
+    /// <summary>A new version of question <paramref name="questionId"/> (a branch beside it), and its answer.</summary>
+    public Task<StartResult> EditAsync(string userId, string conversationId, string questionId, string text, CancellationToken cancellationToken = default) =>
+        BeginAsync(userId, conversationId, text, questionId, cancellationToken);
+
+    /// <summary>Writes answer <paramref name="answerId"/> again: a new answer beside it, to the same question; the old one stays.</summary>
+    public Task<StartResult> RegenerateAsync(string userId, string conversationId, string answerId, CancellationToken cancellationToken = default) =>
+        BeginAsync(userId, conversationId, text: null, answerId, cancellationToken);
+
+    private async Task<StartResult> BeginAsync(string userId, string conversationId, string? text, string? branchFrom, CancellationToken cancellationToken)
     {
         var now = time.GetUtcNow();
         var task = new GenerationTask(new TaskInfo(Ids.NewTaskId(conversationId), conversationId, userId, node.Id, now));
@@ -60,7 +71,7 @@ public sealed partial class GenerationEngine(
         try
         {
             claim = await store.StartAnswerAsync(
-                new AnswerStart(task.Id, conversationId, userId, node.Id, instance.Id, now, text, options.Value.Limits.ConcurrentAnswersPerUser),
+                new AnswerStart(task.Id, conversationId, userId, node.Id, instance.Id, now, text, options.Value.Limits.ConcurrentAnswersPerUser) { BranchFrom = branchFrom },
                 cancellationToken).ConfigureAwait(false);
         }
         catch
@@ -80,6 +91,7 @@ public sealed partial class GenerationEngine(
                 AnswerStartOutcome.AnswerRunning => new StartResult(StartOutcome.AlreadyRunning, RunningTask: claim.Running is { } running ? ToInfo(running) : null),
                 AnswerStartOutcome.NothingToRegenerate => new StartResult(StartOutcome.NothingToRegenerate),
                 AnswerStartOutcome.TooManyAnswers => new StartResult(StartOutcome.TooManyAnswers),
+                AnswerStartOutcome.MessageNotFound => new StartResult(StartOutcome.MessageNotFound),
                 _ => new StartResult(StartOutcome.ConversationNotFound),
             };
         }

@@ -9,6 +9,9 @@ public enum StartOutcome
 
     /// <summary>The user already has as many answers running as <c>Limits:ConcurrentAnswersPerUser</c> allows.</summary>
     TooManyAnswers,
+
+    /// <summary>The question to edit or the answer to write again is not one of the conversation's.</summary>
+    MessageNotFound,
 }
 
 public sealed record StartResult(StartOutcome Outcome, GenerationTask? Task = null, TaskInfo? RunningTask = null);

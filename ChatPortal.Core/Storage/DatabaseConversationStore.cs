@@ -30,15 +30,15 @@ public sealed class DatabaseConversationStore(
         {
             var row = await db.Conversations.AsNoTracking()
                 .Where(c => c.Id == conversationId && c.DeletedAt == null)
-                .Select(c => new { c.UserId, c.Title, c.CreatedAt, c.UpdatedAt, c.Version, c.HistoryEpoch })
+                .Select(c => new { c.UserId, c.Title, c.CreatedAt, c.UpdatedAt, c.Version, c.HistoryEpoch, c.LeafId })
                 .FirstOrDefaultAsync(cancellationToken).ConfigureAwait(false);
             if (row is null)
             {
                 return null;
             }
 
-            var messages = await HistoryAsync(db, conversationId, row.HistoryEpoch, row.Version, cancellationToken).ConfigureAwait(false);
-            return new Conversation(conversationId, row.UserId, row.Title, Utc(row.CreatedAt), Utc(row.UpdatedAt), messages);
+            var tree = new ConversationTree(await HistoryAsync(db, conversationId, row.HistoryEpoch, row.Version, cancellationToken).ConfigureAwait(false));
+            return new Conversation(conversationId, row.UserId, row.Title, Utc(row.CreatedAt), Utc(row.UpdatedAt), tree.PathTo(row.LeafId)) { Tree = tree };
         }, cancellationToken);
 
     public Task<IReadOnlyList<ConversationSummary>> ListAsync(string userId, CancellationToken cancellationToken = default) =>
@@ -82,6 +82,7 @@ public sealed class DatabaseConversationStore(
                 .Where(c => c.Id == conversationId && c.UserId == userId && c.ActiveTaskId == null && c.DeletedAt == null)
                 .ExecuteUpdateAsync(s => s
                     .SetProperty(c => c.Title, Conversation.DefaultTitle)
+                    .SetProperty(c => c.LeafId, (string?)null)
                     .SetProperty(c => c.HistoryEpoch, c => c.HistoryEpoch + 1)
                     .SetProperty(c => c.Version, c => c.Version + 1)
                     .SetProperty(c => c.UpdatedAt, now), cancellationToken).ConfigureAwait(false);
@@ -178,6 +179,35 @@ public sealed class DatabaseConversationStore(
             return new ConversationSummary(conversationId, title, Utc(updatedAt));
         }, cancellationToken);
 
+    public Task<HistoryChange> SelectBranchAsync(string userId, string conversationId, string messageId, CancellationToken cancellationToken = default) =>
+        RunAsync("Switching branch", async db =>
+        {
+            var row = await db.Conversations.AsNoTracking().Where(c => c.Id == conversationId && c.DeletedAt == null)
+                .Select(c => new { c.UserId, c.Version, c.HistoryEpoch, c.ActiveTaskId }).FirstOrDefaultAsync(cancellationToken).ConfigureAwait(false);
+            if (row is null || row.UserId != userId)
+            {
+                return HistoryChange.NotFound;
+            }
+
+            if (row.ActiveTaskId is not null)
+            {
+                return HistoryChange.AnswerRunning;
+            }
+
+            var tree = new ConversationTree(await HistoryAsync(db, conversationId, row.HistoryEpoch, row.Version, cancellationToken).ConfigureAwait(false));
+            if (tree.Find(messageId) is not { } message)
+            {
+                return HistoryChange.NotFound;
+            }
+
+            // Conditional on what was read: no answer started meanwhile (it decides its own branch), no history cleared.
+            var leaf = tree.NewestLeafUnder(message).Id;
+            var switched = await db.Conversations
+                .Where(c => c.Id == conversationId && c.UserId == userId && c.ActiveTaskId == null && c.DeletedAt == null && c.HistoryEpoch == row.HistoryEpoch)
+                .ExecuteUpdateAsync(s => s.SetProperty(c => c.LeafId, leaf), cancellationToken).ConfigureAwait(false);
+            return switched == 1 ? HistoryChange.Done : await WhyNotAsync(db, userId, conversationId, cancellationToken).ConfigureAwait(false);
+        }, cancellationToken);
+
     public Task<AnswerStartResult> StartAnswerAsync(AnswerStart start, CancellationToken cancellationToken = default) =>
         RunAsync("Sending a message", async db =>
         {
@@ -231,6 +261,7 @@ public sealed class DatabaseConversationStore(
                     c.Fence,
                     c.Instructions,
                     c.ModelId,
+                    c.LeafId,
                     Running = db.Conversations.Count(o => o.UserId == userId && o.ActiveTaskId != null),
                 })
                 .FirstAsync(cancellationToken).ConfigureAwait(false);
@@ -239,17 +270,30 @@ public sealed class DatabaseConversationStore(
                 return new AnswerStartResult(AnswerStartOutcome.TooManyAnswers);
             }
 
+            // The conversation as a tree (every branch, from the cache topped up with newer rows), and the branch on screen.
             var (epoch, version) = (state.HistoryEpoch, state.Version);
-            IReadOnlyList<ChatMessage> history;
-            string parentId;
+            var tree = new ConversationTree(await HistoryAsync(db, conversationId, epoch, start.Question is null ? version : version - 1, cancellationToken).ConfigureAwait(false));
+            var leaf = state.LeafId is { } chosen && tree.Find(chosen) is not null ? chosen : tree.NewestId;
+            ChatMessage answered;
             if (start.Question is { } text)
             {
-                var before = await HistoryAsync(db, conversationId, epoch, version - 1, cancellationToken).ConfigureAwait(false);
+                // Under the branch on screen, or beside the question it is a new version of.
+                string? parent = leaf;
+                if (start.BranchFrom is { } edited)
+                {
+                    if (tree.Find(edited) is not { Role: ChatRole.User } original)
+                    {
+                        return new AnswerStartResult(AnswerStartOutcome.MessageNotFound);
+                    }
+
+                    parent = original.ParentId;
+                }
+
                 var record = new MessageRecord
                 {
                     Id = Ids.NewMessageId(),
                     ConversationId = conversationId,
-                    ParentId = before.Count > 0 ? before[^1].Id : null,
+                    ParentId = parent,
                     Seq = version,
                     Role = ChatRole.User,
                     Content = text,
@@ -258,39 +302,29 @@ public sealed class DatabaseConversationStore(
                 };
                 db.Messages.Add(record);
                 await db.SaveChangesAsync(cancellationToken).ConfigureAwait(false);
-                history = [.. before, ToMessage(record)];
-                parentId = record.Id;
+                answered = ToMessage(record);
+                tree = new ConversationTree([.. tree.All, answered]);
             }
             else
             {
-                var all = await HistoryAsync(db, conversationId, epoch, version, cancellationToken).ConfigureAwait(false);
-                var lastQuestion = -1;
-                for (var i = all.Count - 1; i >= 0 && lastQuestion < 0; i--)
+                // A new answer beside the given one, or beside the last answer of the branch on screen; nothing is removed.
+                var target = start.BranchFrom is { } answerId
+                    ? tree.Find(answerId) is { Role: ChatRole.Assistant, ParentId: { } asked } ? tree.Find(asked) : null
+                    : tree.PathTo(leaf).LastOrDefault(m => m.Role == ChatRole.User);
+                if (target is not { Role: ChatRole.User })
                 {
-                    lastQuestion = all[i].Role == ChatRole.User ? i : -1;
+                    return new AnswerStartResult(start.BranchFrom is null ? AnswerStartOutcome.NothingToRegenerate : AnswerStartOutcome.MessageNotFound);
                 }
 
-                if (lastQuestion < 0)
-                {
-                    return new AnswerStartResult(AnswerStartOutcome.NothingToRegenerate);
-                }
-
-                history = [.. all.Take(lastQuestion + 1)];
-                parentId = all[lastQuestion].Id;
-                var replaced = all.Skip(lastQuestion + 1).Select(m => m.Id).ToList();
-                if (replaced.Count > 0)
-                {
-                    await db.Messages.Where(m => m.ConversationId == conversationId && replaced.Contains(m.Id)).ExecuteDeleteAsync(cancellationToken).ConfigureAwait(false);
-                    await db.Conversations.Where(c => c.Id == conversationId)
-                        .ExecuteUpdateAsync(s => s.SetProperty(c => c.HistoryEpoch, c => c.HistoryEpoch + 1).SetProperty(c => c.Version, c => c.Version + 1), cancellationToken)
-                        .ConfigureAwait(false);
-                    (epoch, version) = (epoch + 1, version + 1);
-                }
+                answered = target;
             }
 
+            // The question is the end of the branch on screen until its answer is stored.
+            await db.Conversations.Where(c => c.Id == conversationId)
+                .ExecuteUpdateAsync(s => s.SetProperty(c => c.LeafId, answered.Id), cancellationToken).ConfigureAwait(false);
             await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
-            cache.Set(conversationId, new CachedHistory(epoch, version, history));
-            return new AnswerStartResult(AnswerStartOutcome.Claimed, state.Fence, history, parentId, Instructions: state.Instructions, ModelId: state.ModelId);
+            cache.Set(conversationId, new CachedHistory(epoch, version, tree.All));
+            return new AnswerStartResult(AnswerStartOutcome.Claimed, state.Fence, tree.PathTo(answered.Id), answered.Id, Instructions: state.Instructions, ModelId: state.ModelId);
         }, cancellationToken);
 
     public Task<AnswerCommitOutcome> CommitAnswerAsync(AnswerCommit commit, CancellationToken cancellationToken = default) =>
@@ -318,7 +352,7 @@ public sealed class DatabaseConversationStore(
             await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
             var released = await db.Conversations
                 .Where(c => c.Id == conversationId && c.ActiveTaskId == taskId && c.Fence == fence)
-                .ExecuteUpdateAsync(ReleaseClaim(now), cancellationToken).ConfigureAwait(false);
+                .ExecuteUpdateAsync(ReleaseClaim(now, taskId), cancellationToken).ConfigureAwait(false);
             if (released == 0)
             {
                 return await AlreadyCommittedAsync(db, commit, cancellationToken).ConfigureAwait(false)
@@ -354,16 +388,20 @@ public sealed class DatabaseConversationStore(
         {
             var now = Now();
             await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+
+            // The question the answer was for: the end of the branch on screen while the claim is held (read before the
+            // release makes the failed record the end).
+            var parentId = await db.Conversations.Where(c => c.Id == answer.ConversationId).Select(c => c.LeafId).FirstOrDefaultAsync(cancellationToken).ConfigureAwait(false)
+                ?? await db.Messages.Where(m => m.ConversationId == answer.ConversationId).OrderByDescending(m => m.Seq)
+                    .Select(m => m.Id).FirstOrDefaultAsync(cancellationToken).ConfigureAwait(false);
             var released = await db.Conversations
                 .Where(c => c.Id == answer.ConversationId && c.ActiveTaskId == answer.TaskId && c.Fence == answer.Fence)
-                .ExecuteUpdateAsync(ReleaseClaim(now), cancellationToken).ConfigureAwait(false);
+                .ExecuteUpdateAsync(ReleaseClaim(now, answer.TaskId), cancellationToken).ConfigureAwait(false);
             if (released == 0)
             {
                 return false;
             }
 
-            var parentId = await db.Messages.Where(m => m.ConversationId == answer.ConversationId).OrderByDescending(m => m.Seq)
-                .Select(m => m.Id).FirstOrDefaultAsync(cancellationToken).ConfigureAwait(false);
             var failed = new ChatMessage(answer.TaskId, ChatRole.Assistant, "", MessageStatus.Failed, answer.StartedAt, reason, 0, answer.Node, parentId);
             var (epoch, version, message) = await InsertAnswerAsync(db, answer.ConversationId, failed, now, cancellationToken).ConfigureAwait(false);
             await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
@@ -418,7 +456,9 @@ public sealed class DatabaseConversationStore(
 
     // ---------------------------------------------------------------- helpers
 
-    private static Action<Microsoft.EntityFrameworkCore.Query.UpdateSettersBuilder<ConversationRecord>> ReleaseClaim(DateTime now) => s => s
+    /// <summary>Releases the claim; the stored answer becomes the end of the branch on screen.</summary>
+    private static Action<Microsoft.EntityFrameworkCore.Query.UpdateSettersBuilder<ConversationRecord>> ReleaseClaim(DateTime now, string answerId) => s => s
+        .SetProperty(c => c.LeafId, answerId)
         .SetProperty(c => c.ActiveTaskId, (string?)null)
         .SetProperty(c => c.ActiveInstanceId, (string?)null)
         .SetProperty(c => c.ActiveNode, (string?)null)
@@ -474,7 +514,7 @@ public sealed class DatabaseConversationStore(
     {
         var row = await db.Conversations.AsNoTracking().Where(c => c.Id == conversationId && c.DeletedAt == null)
             .Select(c => new { c.UserId, c.ActiveTaskId }).FirstOrDefaultAsync(cancellationToken).ConfigureAwait(false);
-        return row is null || row.UserId != userId ? HistoryChange.NotFound : HistoryChange.AnswerRunning;
+        return row is null || row.UserId != userId || row.ActiveTaskId is null ? HistoryChange.NotFound : HistoryChange.AnswerRunning;
     }
 
     private static async Task<(string UserId, ActiveAnswer? Answer)?> ActiveAsync(IQueryable<ConversationRecord> query, CancellationToken cancellationToken)

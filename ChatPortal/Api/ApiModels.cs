@@ -10,7 +10,11 @@ public sealed record ConversationListItem(string Id, string Title, DateTimeOffse
 /// <summary>A search hit: <c>snippet</c> is the text of its newest matching message around the matched words (null when only the title matched).</summary>
 public sealed record ConversationSearchItem(string Id, string Title, DateTimeOffset UpdatedAt, bool TitleMatches, string? Snippet);
 
-public sealed record MessageDto(string Id, string Role, string Content, string Status, string? Error = null);
+/// <param name="ParentId">The message this one follows (null: the first question).</param>
+/// <param name="SiblingIds">This message and its siblings (other versions of the question, other answers to it), in the order written.</param>
+public sealed record MessageDto(string Id, string Role, string Content, string Status, string? Error = null, string? ParentId = null, IReadOnlyList<string>? SiblingIds = null);
+
+public sealed record SelectBranchRequest(string? MessageId);
 
 public sealed record ActiveTaskDto(string TaskId, string Node);
 
@@ -36,6 +40,6 @@ internal static class ApiText
 
     public static string Of(ChatRole role) => role == ChatRole.User ? "user" : "assistant";
 
-    public static MessageDto ToDto(this ChatMessage message) =>
-        new(message.Id, Of(message.Role), message.Content, Of(message.Status), message.Error);
+    public static MessageDto ToDto(this ChatMessage message, ConversationTree tree) =>
+        new(message.Id, Of(message.Role), message.Content, Of(message.Status), message.Error, message.ParentId, [.. tree.SiblingsOf(message).Select(m => m.Id)]);
 }

@@ -23,6 +23,9 @@ public static class ConversationEndpoints
         group.MapPost("/{id}/restore", RestoreAsync);
         group.MapGet("/{id}/export", ExportAsync);
         group.MapPost("/{id}/messages", SendAsync).RequireRateLimiting(WebApplicationBuilderExtensions.MessagesRateLimit);
+        group.MapPost("/{id}/messages/{messageId}/edit", EditAsync).RequireRateLimiting(WebApplicationBuilderExtensions.MessagesRateLimit);
+        group.MapPost("/{id}/messages/{messageId}/regenerate", RegenerateAsync).RequireRateLimiting(WebApplicationBuilderExtensions.MessagesRateLimit);
+        group.MapPut("/{id}/branch", SelectBranchAsync);
         return app;
     }
 
@@ -125,13 +128,17 @@ public static class ConversationEndpoints
             return ApiUser.NotFound("The conversation");
         }
 
-        var messages = conversation.Messages.Select(m => m.ToDto()).ToList();
+        var tree = conversation.Tree;
+        var messages = conversation.Messages.Select(m => m.ToDto(tree)).ToList();
         var running = await engine.FindRunningInConversationAsync(id, context.RequestAborted);
-        if (running is not null)
+        if (running is not null && messages.All(m => m.Id != running.TaskId))
         {
-            // The answer being written shows as a streaming message with the text this node can see.
+            // The answer being written shows as a streaming message with the text this node can see, after the question it
+            // answers (the end of the branch on screen), beside that question's other answers.
             var text = engine.LocalTasks.Find(running.TaskId)?.Text ?? "";
-            messages.Add(new MessageDto(running.TaskId, "assistant", text, "streaming"));
+            var question = conversation.Messages.Count > 0 ? conversation.Messages[^1].Id : null;
+            messages.Add(new MessageDto(running.TaskId, "assistant", text, "streaming", null, question,
+                [.. tree.ChildrenOf(question).Select(m => m.Id), running.TaskId]));
         }
 
         return TypedResults.Ok(new ConversationDto(
@@ -211,28 +218,70 @@ public static class ConversationEndpoints
 
     private static async Task<IResult> SendAsync(string id, HttpContext context, GenerationEngine engine, IOptions<ChatPortalOptions> options)
     {
-        var maxChars = options.Value.Limits.MaxMessageChars;
-        var (text, problem) = await ReadTextAsync(context.Request, maxChars, context.RequestAborted);
-        if (problem is not null)
+        var (text, problem) = await ReadTextAsync(context.Request, options.Value.Limits.MaxMessageChars, context.RequestAborted);
+        return problem ?? Streamed(await engine.StartAsync(ApiUser.Id(context), id, text, context.RequestAborted), engine, options.Value);
+    }
+
+    /// <summary>A new version of question <c>messageId</c> (a branch beside it) and its answer, streamed as a send is.</summary>
+    private static async Task<IResult> EditAsync(string id, string messageId, HttpContext context, GenerationEngine engine, IOptions<ChatPortalOptions> options)
+    {
+        var (text, problem) = await ReadTextAsync(context.Request, options.Value.Limits.MaxMessageChars, context.RequestAborted);
+        return problem ?? Streamed(await engine.EditAsync(ApiUser.Id(context), id, messageId, text, context.RequestAborted), engine, options.Value,
+            "There is no question with this id in the conversation.");
+    }
+
+    /// <summary>Answer <c>messageId</c> written again: a new answer beside it, streamed as a send is; the old one stays.</summary>
+    private static async Task<IResult> RegenerateAsync(string id, string messageId, HttpContext context, GenerationEngine engine, IOptions<ChatPortalOptions> options) =>
+        Streamed(await engine.RegenerateAsync(ApiUser.Id(context), id, messageId, context.RequestAborted), engine, options.Value,
+            "There is no answer with this id in the conversation.");
+
+    /// <summary><c>{"messageId"}</c>: shows the branch through that message (down its newest messages); answers as <c>GET</c>.</summary>
+    private static async Task<IResult> SelectBranchAsync(string id, HttpContext context, IConversationStore store, GenerationEngine engine)
+    {
+        SelectBranchRequest? request;
+        try
         {
-            return problem;
+            using var limited = new LimitedStream(context.Request.Body, 16 * 1024);
+            request = await System.Text.Json.JsonSerializer.DeserializeAsync<SelectBranchRequest>(limited, JsonSerializerOptions.Web, context.RequestAborted);
+        }
+        catch (Exception ex) when (ex is JsonException or LimitedStream.TooLargeException)
+        {
+            request = null;
         }
 
-        var result = await engine.StartAsync(ApiUser.Id(context), id, text, context.RequestAborted);
-        return result.Outcome switch
+        if (request?.MessageId is not { Length: > 0 } messageId)
         {
-            StartOutcome.Started => new TaskStreamResult(result.Task!.Info, engine, announce: true),
-            StartOutcome.TooManyAnswers => TypedResults.Problem(
-                detail: $"You already have {options.Value.Limits.ConcurrentAnswersPerUser} answers being generated; wait for one to finish or stop it.",
-                statusCode: StatusCodes.Status429TooManyRequests,
-                title: "Too many answers at once"),
-            StartOutcome.AlreadyRunning => TypedResults.Problem(
-                detail: $"An answer is already being generated in this conversation (task {result.RunningTask?.TaskId} on {result.RunningTask?.Node}).",
+            return TypedResults.Problem(detail: "The body must be JSON like {\"messageId\": \"…\"}.", statusCode: StatusCodes.Status400BadRequest, title: "Invalid branch");
+        }
+
+        return await store.SelectBranchAsync(ApiUser.Id(context), id, messageId, context.RequestAborted) switch
+        {
+            HistoryChange.Done => await GetAsync(id, context, store, engine),
+            HistoryChange.AnswerRunning => TypedResults.Problem(
+                detail: "An answer is being generated in this conversation; its branch stays on screen until it ends.",
                 statusCode: StatusCodes.Status409Conflict,
                 title: "Generation running"),
-            _ => ApiUser.NotFound("The conversation"),
+            _ => ApiUser.NotFound("The conversation or the message"),
         };
     }
+
+    /// <summary>The answer of a start: its event stream, or the problem that kept it from starting.</summary>
+    private static IResult Streamed(StartResult result, GenerationEngine engine, ChatPortalOptions options, string? unknownMessage = null) => result.Outcome switch
+    {
+        StartOutcome.Started => new TaskStreamResult(result.Task!.Info, engine, announce: true),
+        StartOutcome.TooManyAnswers => TypedResults.Problem(
+            detail: $"You already have {options.Limits.ConcurrentAnswersPerUser} answers being generated; wait for one to finish or stop it.",
+            statusCode: StatusCodes.Status429TooManyRequests,
+            title: "Too many answers at once"),
+        StartOutcome.AlreadyRunning => TypedResults.Problem(
+            detail: $"An answer is already being generated in this conversation (task {result.RunningTask?.TaskId} on {result.RunningTask?.Node}).",
+            statusCode: StatusCodes.Status409Conflict,
+            title: "Generation running"),
+        StartOutcome.MessageNotFound => TypedResults.Problem(detail: unknownMessage, statusCode: StatusCodes.Status404NotFound, title: "Not found"),
+        StartOutcome.NothingToRegenerate => TypedResults.Problem(
+            detail: "There is no question to answer again.", statusCode: StatusCodes.Status409Conflict, title: "Nothing to regenerate"),
+        _ => ApiUser.NotFound("The conversation"),
+    };
 
     /// <summary>Reads <c>{"text": "..."}</c>; a bad body is a 400 or 413 problem, never a 500.</summary>
     internal static async Task<(string Text, IResult? Problem)> ReadTextAsync(HttpRequest request, int maxChars, CancellationToken cancellationToken)

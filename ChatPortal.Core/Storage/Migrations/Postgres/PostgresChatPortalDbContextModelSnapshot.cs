@@ -72,6 +72,11 @@ namespace ChatPortal.Core.Storage.Migrations.Postgres
                         .HasColumnType("text")
                         .HasColumnName("instructions");
 
+                    b.Property<string>("LeafId")
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)")
+                        .HasColumnName("leaf_id");
+
                     b.Property<string>("ModelId")
                         .HasMaxLength(64)
                         .HasColumnType("character varying(64)")

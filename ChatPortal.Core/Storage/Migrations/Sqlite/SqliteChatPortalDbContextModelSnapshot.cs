@@ -67,6 +67,11 @@ namespace ChatPortal.Core.Storage.Migrations.Sqlite
                         .HasColumnType("TEXT")
                         .HasColumnName("instructions");
 
+                    b.Property<string>("LeafId")
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("leaf_id");
+
                     b.Property<string>("ModelId")
                         .HasMaxLength(64)
                         .HasColumnType("TEXT")
