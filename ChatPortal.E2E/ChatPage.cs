@@ -51,6 +51,30 @@ public sealed partial class ChatPage(IPage page, NodeProcess node)
     /// <summary>The Undo of the "Deleted …" notice.</summary>
     public ILocator UndoDeleteButton => page.GetByTestId("undo-delete");
 
+    /// <summary>The message with this id (a question's id, or an answer's: its task id).</summary>
+    public ILocator Message(string messageId) => Messages.And(page.Locator($"[data-message-id='{messageId}']"));
+
+    /// <summary>"2 / 3" on a message with siblings.</summary>
+    public static ILocator BranchPosition(ILocator message) => message.GetByTestId("branch-position");
+
+    /// <summary>Shows the version before (or after) this message's.</summary>
+    public static async Task SwitchBranchAsync(ILocator message, bool previous)
+    {
+        await message.HoverAsync();
+        await message.GetByTestId(previous ? "branch-previous" : "branch-next").ClickAsync();
+    }
+
+    /// <summary>Edits a sent question in place and sends the new version (Enter).</summary>
+    public async Task EditQuestionAsync(ILocator question, string text)
+    {
+        await question.HoverAsync();
+        await question.GetByTestId("edit-button").ClickAsync();
+        var input = page.GetByTestId("question-edit-input");
+        await Expect(input).ToBeFocusedAsync();
+        await input.FillAsync(text);
+        await input.PressAsync("Enter");
+    }
+
     /// <summary>The entry of one conversation in the list.</summary>
     public ILocator ConversationItem(string conversationId) =>
         ConversationItems.And(page.Locator($"[data-conversation-id='{conversationId}']"));
