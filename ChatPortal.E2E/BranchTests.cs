@@ -27,6 +27,7 @@ public sealed class BranchTests(SingleNodeFixture fixture) : BrowserTest<SingleN
         var shown = (await chat.GetConversationAsync()).GetProperty("messages").EnumerateArray().ToList();
         Assert.Equal(["Plan a weekend in Porto", "What should I drink there?"], shown.Where(m => m.GetProperty("role").GetString() == "user").Select(m => m.GetProperty("content").GetString()));
         Assert.Equal(2, shown[2].GetProperty("siblingIds").GetArrayLength());
+        await chat.UserMessages.Last.EvaluateAsync("m => m.scrollIntoView({ block: 'start' })");
         Screenshots.Publish(await Screenshots.SaveAsync(Page, "chat-branch.png"), "chat-branch.png");
 
         await ChatPage.SwitchBranchAsync(chat.UserMessages.Last, previous: true);

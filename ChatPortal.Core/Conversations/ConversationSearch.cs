@@ -72,7 +72,7 @@ public sealed record ConversationMatch(string Id, string Title, DateTimeOffset U
 /// The markers the database puts around matched words in a snippet (control characters, which never reach the page:
 /// the snippet is shown as text with the matched parts in <c>&lt;mark&gt;</c>).
 /// </summary>
-public static class SearchSnippet
+public static partial class SearchSnippet
 {
     public const char Start = '\u0002';
     public const char End = '\u0003';
@@ -108,4 +108,17 @@ public static class SearchSnippet
 
     /// <summary>The snippet as plain text (markers removed).</summary>
     public static string Plain(string snippet) => snippet.Replace(Start.ToString(), "", StringComparison.Ordinal).Replace(End.ToString(), "", StringComparison.Ordinal);
+
+    /// <summary>
+    /// A snippet of a message as a reader sees it: the Markdown emphasis, code ticks and heading marks an answer is
+    /// written in are left out (they would show as "**" and "#" in a line of plain text), and runs of white space and
+    /// line breaks become one space. The markers stay.
+    /// </summary>
+    public static string Readable(string snippet) => Spaces().Replace(MarkdownMarks().Replace(snippet, ""), " ").Trim();
+
+    [GeneratedRegex(@"\*{1,3}|`+|(?<=^|\s)#{1,6}(?=\s)|(?<=^|\s)>(?=\s)")]
+    private static partial Regex MarkdownMarks();
+
+    [GeneratedRegex(@"\s+")]
+    private static partial Regex Spaces();
 }

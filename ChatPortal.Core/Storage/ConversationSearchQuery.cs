@@ -16,7 +16,8 @@ internal static class ConversationSearchQuery
         var rows = db.Database.IsNpgsql()
             ? await db.Database.SqlQuery<Row>(Postgres(userId, query.ToTsQuery(), limit)).ToListAsync(cancellationToken).ConfigureAwait(false)
             : await db.Database.SqlQuery<Row>(Sqlite(userId, query.ToFts5(), limit)).ToListAsync(cancellationToken).ConfigureAwait(false);
-        return [.. rows.Select(r => new ConversationMatch(r.Id, r.Title, new DateTimeOffset(DateTime.SpecifyKind(r.UpdatedAt, DateTimeKind.Utc)), r.TitleMatches, r.Snippet))];
+        return [.. rows.Select(r => new ConversationMatch(r.Id, r.Title, new DateTimeOffset(DateTime.SpecifyKind(r.UpdatedAt, DateTimeKind.Utc)), r.TitleMatches,
+            r.Snippet is null ? null : SearchSnippet.Readable(r.Snippet)))];
     }
 
     private static FormattableString Sqlite(string userId, string match, int limit) => $"""

@@ -256,7 +256,7 @@ public sealed class ConversationListTests(SqliteStoreDatabase database) : Compon
 
         // Esc clears the search and the grouped list comes back.
         cut.Find("[data-testid=conversation-search]").KeyDown("Escape");
-        Assert.Equal("", cut.Find("[data-testid=conversation-search]").GetAttribute("value"));
+        Assert.Single(JSInterop.Invocations, i => i.Identifier == "chatPortal.clearInput");
         Assert.Equal(3, cut.FindAll("[data-testid=conversation-item]").Count);
         Assert.NotEmpty(cut.FindAll("[data-testid=conversation-group]"));
     }
@@ -274,7 +274,8 @@ public sealed class ConversationListTests(SqliteStoreDatabase database) : Compon
         cut.WaitForAssertion(() => Assert.Contains("letters or digits", cut.Find("[data-testid=search-problem]").TextContent), TimeSpan.FromSeconds(5));
 
         cut.Find("[data-testid=conversation-search]").Input("kube");
-        cut.WaitForAssertion(() => Assert.Equal(new[] { id }, ItemIds(cut)), TimeSpan.FromSeconds(5));
+        cut.WaitForAssertion(() => Assert.Equal("1 result", cut.Find("[data-testid=search-results-heading]").TextContent), TimeSpan.FromSeconds(5));
+        Assert.Equal(new[] { id }, ItemIds(cut));
         cut.Find("[data-testid=conversation-search]").KeyDown("Enter");
 
         Assert.EndsWith($"/c/{id}", Services.GetRequiredService<NavigationManager>().Uri);

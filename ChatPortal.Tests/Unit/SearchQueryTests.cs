@@ -48,6 +48,15 @@ public sealed class SearchQueryTests
         Assert.Contains("longer than 200", problem);
     }
 
+    [Theory]
+    [InlineData("Good question about **How do I \u0002stop\u0003 a running**. There", "Good question about How do I \u0002stop\u0003 a running. There")]
+    [InlineData("## Heading\n\nUse `\u0002fencing\u0003_token` here", "Heading Use \u0002fencing\u0003_token here")]
+    [InlineData("> quoted *text*\r\n- item #1", "quoted text - item #1")]
+    public void ASnippetReadsAsPlainTextWithItsMarkersKept(string snippet, string expected)
+    {
+        Assert.Equal(expected, SearchSnippet.Readable(snippet));
+    }
+
     [Fact]
     public void ASnippetSplitsIntoTextAndMarkedWords()
     {

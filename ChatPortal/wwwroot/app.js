@@ -32,6 +32,11 @@ window.chatPortal = {
             return null;
         }
     },
+    clearInput(input) {
+        if (input) {
+            input.value = '';
+        }
+    },
     focusAndSelect(input) {
         input?.focus();
         input?.select();
