@@ -256,8 +256,8 @@ public sealed class ConversationListTests(SqliteStoreDatabase database) : Compon
 
         // Esc clears the search and the grouped list comes back.
         cut.Find("[data-testid=conversation-search]").KeyDown("Escape");
+        cut.WaitForAssertion(() => Assert.Equal(3, cut.FindAll("[data-testid=conversation-item]").Count));
         Assert.Single(JSInterop.Invocations, i => i.Identifier == "chatPortal.clearInput");
-        Assert.Equal(3, cut.FindAll("[data-testid=conversation-item]").Count);
         Assert.NotEmpty(cut.FindAll("[data-testid=conversation-group]"));
     }
 
