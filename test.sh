@@ -25,7 +25,7 @@ fi
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
 
 echo "==> deployment files: compose file, alert rules"
-ADMIN_PASSWORD=validate POSTGRES_PASSWORD=validate docker-compose -f docker-compose.multi-node.yml config -q
+ADMIN_PASSWORD=validate POSTGRES_PASSWORD=validate REDIS_PASSWORD=validate docker-compose -f docker-compose.multi-node.yml config -q
 promtool check rules deploy/prometheus/chatportal-alerts.yml
 (cd deploy/prometheus && promtool test rules chatportal-alerts.test.yml)
 

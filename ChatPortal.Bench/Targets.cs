@@ -30,7 +30,7 @@ public static class Targets
             "a write per chunk on the answer path"),
         new("Redis commands per answer, all in (INFO commandstats) ≤ 6", "≥ 100 streams",
             r => r.CommandsPerAnswer, v => v <= 6, 1, FromHundred,
-            "heartbeats and other idle background shared by too few answers, or a command on the answer path beyond the two PUBLISHes"),
+            "heartbeats and other idle background shared by too few answers, or a command on the answer path beyond the two SPUBLISHes (sharded PUBLISH)"),
         new("Redis commands per chunk = 0 (steady window, idle background out; < 0.01 counts as 0)", "every level",
             r => r.CommandsPerChunk, v => v < PerChunkNoise, 3, Every,
             "a Redis command per chunk"),

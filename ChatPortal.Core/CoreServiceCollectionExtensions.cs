@@ -4,8 +4,8 @@ using ChatPortal.Core.Generation;
 using ChatPortal.Core.Ownership;
 using ChatPortal.Core.Redis;
 using ChatPortal.Core.Storage;
+using ChatPortal.Core.Tasks;
 using ChatPortal.Core.Telemetry;
-using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -69,13 +69,10 @@ public static class CoreServiceCollectionExtensions
         services.TryAddSingleton<Janitor>();
         services.AddHostedService(sp => sp.GetRequiredService<Janitor>());
 
-        services.AddChatClient(sp => sp.GetRequiredService<IOptions<ChatPortalOptions>>().Value.Model switch
-            {
-                { Provider: ModelProvider.OpenAI, OpenAI: var openAI } => OpenAICompatibleClient.Create(openAI),
-                _ => ActivatorUtilities.CreateInstance<SimulatedChatClient>(sp),
-            })
-            .UseOpenTelemetry(sourceName: ChatPortalMetrics.Name)
-            .UseLogging();
+        // The models: one Microsoft.Extensions.AI pipeline per configured model (an IChatClient registered here replaces them all).
+        services.TryAddSingleton<ModelCatalog>();
+        services.TryAddSingleton<TitleWriter>();
+        services.TryAddSingleton<ConversationEvents>();
 
         return services;
     }

@@ -18,6 +18,9 @@ public static class Ids
 
     public static string NewUserId() => Random(12);
 
+    /// <summary>A short id that ties a failure shown to a user to its log line.</summary>
+    public static string NewErrorId() => Random(4);
+
     public static bool IsConversationId(string? value) =>
         value is { Length: ConversationIdLength } && value.All(char.IsAsciiHexDigitLower);
 

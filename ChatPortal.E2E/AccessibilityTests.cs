@@ -94,5 +94,6 @@ public sealed class AccessibilityTests(SingleNodeFixture fixture) : BrowserTest<
 
     private static string Describe(AxeResultItem violation) =>
         $"{violation.Impact} {violation.Id}: {violation.Help}\n" +
-        string.Join('\n', violation.Nodes.Take(5).Select(n => "    " + n.Html));
+        string.Join('\n', violation.Nodes.Take(5).Select(n =>
+            $"    {n.Html}\n      {string.Join(" | ", n.Any.Concat(n.All).Concat(n.None).Select(c => c.Message))}"));
 }

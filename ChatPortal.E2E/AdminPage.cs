@@ -24,6 +24,16 @@ public sealed partial class AdminPage(IPage page, NodeProcess node)
 
     public ILocator NodeRows => page.GetByTestId("admin-node");
 
+    public ILocator UsageLink => page.GetByTestId("admin-usage-link");
+
+    public ILocator UsageTotalTokens => page.GetByTestId("usage-total-tokens");
+
+    public ILocator UsageUserRows => page.GetByTestId("usage-user-row");
+
+    public ILocator UsageModelRows => page.GetByTestId("usage-model-row");
+
+    public ILocator UsageRange(string range) => page.GetByTestId($"usage-range-{range}");
+
     /// <summary>The row of one running task.</summary>
     public ILocator TaskRow(string taskId) => TaskRows.And(page.Locator($"[data-task-id='{taskId}']"));
 

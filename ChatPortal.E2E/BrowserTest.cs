@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Text.RegularExpressions;
 using ChatPortal.Testing;
 
 namespace ChatPortal.E2E;
@@ -12,6 +13,7 @@ public abstract class BrowserTest<TFixture>(TFixture fixture) : IAsyncLifetime
     where TFixture : IBrowserFixture
 {
     private readonly ConcurrentQueue<string> _pageErrors = new();
+    private readonly ConcurrentQueue<Regex> _expectedConsoleErrors = new();
     private readonly List<IBrowserContext> _contexts = [];
     private IPage? _page;
 
@@ -32,6 +34,12 @@ public abstract class BrowserTest<TFixture>(TFixture fixture) : IAsyncLifetime
 
         Assert.True(errors.Length == 0, "The page reported errors:\n" + string.Join('\n', errors));
     }
+
+    /// <summary>
+    /// Console errors matching <paramref name="pattern"/> are expected from now on (the connection lost when a test
+    /// kills the page's node) and do not fail the test. Script errors always do.
+    /// </summary>
+    protected void ExpectConsoleErrors(Regex pattern) => _expectedConsoleErrors.Enqueue(pattern);
 
     /// <summary>Another user: a browser context of its own (its own identity cookie), with its first tab.</summary>
     protected async Task<IPage> NewUserAsync(string name)
@@ -57,7 +65,7 @@ public abstract class BrowserTest<TFixture>(TFixture fixture) : IAsyncLifetime
         page.PageError += (_, error) => _pageErrors.Enqueue($"[{name}] page error: {error}");
         page.Console += (_, message) =>
         {
-            if (message.Type == "error")
+            if (message.Type == "error" && !_expectedConsoleErrors.Any(pattern => pattern.IsMatch(message.Text)))
             {
                 _pageErrors.Enqueue($"[{name}] console error: {message.Text} at {message.Location}");
             }

@@ -4,12 +4,18 @@ using ChatPortal.Testing;
 
 namespace ChatPortal.E2E;
 
-/// <summary>The chat page of one node as one user sees it: locators by the contract's <c>data-testid</c>s.</summary>
-public sealed partial class ChatPage(IPage page, NodeProcess node)
+/// <summary>
+/// The chat page as one user sees it, on one node or through a balancer (<paramref name="baseUrl"/>): locators by the
+/// contract's <c>data-testid</c>s.
+/// </summary>
+public sealed partial class ChatPage(IPage page, string baseUrl)
 {
-    public IPage Page => page;
+    public ChatPage(IPage page, NodeProcess node)
+        : this(page, node.Url)
+    {
+    }
 
-    public NodeProcess Node => node;
+    public IPage Page => page;
 
     public ILocator ComposerInput => page.GetByTestId("composer-input");
 
@@ -96,6 +102,9 @@ public sealed partial class ChatPage(IPage page, NodeProcess node)
 
     public ILocator RedisBanner => page.GetByTestId("redis-banner");
 
+    /// <summary>The dialog shown while the page's live connection is down, paused or moving to another node.</summary>
+    public ILocator ReconnectModal => page.GetByTestId("reconnect-modal");
+
     /// <summary>The phone layout's button that opens and closes the conversation list.</summary>
     public ILocator SidebarToggle => page.GetByTestId("sidebar-toggle");
 
@@ -105,6 +114,38 @@ public sealed partial class ChatPage(IPage page, NodeProcess node)
     /// <summary>The code blocks of the newest answer (header with language and copy button, then the code).</summary>
     public ILocator LastAnswerCodeBlocks => LastAnswer.Locator(".cp-code");
 
+    /// <summary>The composer's model picker (its button; <c>data-model-id</c> is the conversation's model).</summary>
+    public ILocator ModelPicker => page.GetByTestId("model-picker");
+
+    /// <summary>The models of the picker's menu, once it is open.</summary>
+    public ILocator ModelOptions => page.GetByTestId("model-option");
+
+    public ILocator InstructionsButton => page.GetByTestId("instructions-button");
+
+    public ILocator InstructionsDialog => page.GetByTestId("instructions-dialog");
+
+    public ILocator InstructionsInput => InstructionsDialog.Locator("textarea");
+
+    public ILocator InstructionsSave => page.GetByTestId("instructions-save");
+
+    public ILocator InstructionsDefault => page.GetByTestId("instructions-default");
+
+    /// <summary>The error line above the composer (<c>data-kind="quota"</c> when the daily quota refused a message).</summary>
+    public ILocator ChatError => page.GetByTestId("chat-error");
+
+    public ILocator ConversationTitle => page.GetByTestId("conversation-title");
+
+    /// <summary>What the newest answer took: model, tokens, pace.</summary>
+    public ILocator LastAnswerUsage => LastAnswer.GetByTestId("answer-usage");
+
+    /// <summary>Opens the picker and chooses the model with this display name.</summary>
+    public async Task ChooseModelAsync(string name)
+    {
+        await ModelPicker.ClickAsync();
+        await ModelOptions.Filter(new() { HasText = name }).ClickAsync();
+        await Expect(ModelPicker).ToContainTextAsync(name);
+    }
+
     /// <summary>The id in <c>/c/{id}</c> of the current URL.</summary>
     public string ConversationId => ConversationUrl().Match(page.Url) is { Success: true } match
         ? match.Groups[1].Value
@@ -113,7 +154,7 @@ public sealed partial class ChatPage(IPage page, NodeProcess node)
     /// <summary>Opens <c>/</c>, which lands on a conversation, and waits until the composer is ready.</summary>
     public async Task OpenAsync()
     {
-        await page.GotoAsync(node.Url + "/");
+        await page.GotoAsync(baseUrl + "/");
         await Expect(page).ToHaveURLAsync(ConversationUrl());
         await WaitUntilReadyAsync();
     }
@@ -121,7 +162,7 @@ public sealed partial class ChatPage(IPage page, NodeProcess node)
     /// <summary>Opens <c>/c/{id}</c> on this node and waits until the composer is ready.</summary>
     public async Task OpenAsync(string conversationId)
     {
-        await page.GotoAsync($"{node.Url}/c/{conversationId}");
+        await page.GotoAsync($"{baseUrl}/c/{conversationId}");
         await WaitUntilReadyAsync();
     }
 
@@ -158,7 +199,7 @@ public sealed partial class ChatPage(IPage page, NodeProcess node)
     /// <summary><c>GET /api/conversations/{id}</c> with the browser's cookies: the same user.</summary>
     public async Task<JsonElement> GetConversationAsync()
     {
-        var response = await page.APIRequest.GetAsync($"{node.Url}/api/conversations/{ConversationId}");
+        var response = await page.APIRequest.GetAsync($"{baseUrl}/api/conversations/{ConversationId}");
         Assert.True(response.Ok, $"GET conversation answered {response.Status}");
         return (await response.JsonAsync()) ?? throw new InvalidOperationException("Empty conversation JSON.");
     }

@@ -101,8 +101,8 @@ public sealed class ClusterFixture : IBrowserFixture, IAsyncLifetime
         var deadline = DateTime.UtcNow.AddSeconds(30);
         while (true)
         {
-            // PUBSUB NUMSUB answers channel, count, channel, count…
-            var answer = (RedisResult[])(await Redis.ExecuteAsync("PUBSUB", ["NUMSUB", .. channels]))!;
+            // The channels are sharded; PUBSUB SHARDNUMSUB answers channel, count, channel, count…
+            var answer = (RedisResult[])(await Redis.ExecuteAsync("PUBSUB", ["SHARDNUMSUB", .. channels]))!;
             var counts = answer.Where((_, i) => i % 2 == 1).Select(r => (long)r).ToArray();
             if (counts.All(n => n >= 2))
             {

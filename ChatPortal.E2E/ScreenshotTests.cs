@@ -41,4 +41,56 @@ public sealed class ScreenshotTests(SingleNodeFixture fixture) : BrowserTest<Sin
         await Expect(chat.LastAnswer).ToHaveAttributeAsync("data-status", "cancelled");
         await Screenshots.SaveAsync(Page, "chat-dark.png");
     }
+
+    /// <summary>
+    /// The reconnect dialog in its states, at desktop and phone sizes, reached the real way: the node asks the page
+    /// to move (what a graceful stop does), and the connection drops. Every new connection attempt is held back by
+    /// the test while the pictures are taken, then let through: the page comes back each time, draft and all.
+    /// </summary>
+    [Fact]
+    public async Task ScreenshotsOfTheReconnectDialogMovingAndReconnecting()
+    {
+        const string draft = "A draft that comes along";
+        var chat = ChatOn(Fixture.FastNode);
+        await chat.OpenAsync();
+        await chat.SendAsync("How do I stop a running answer on another node?");
+        await Expect(chat.LastAnswer).ToHaveAttributeAsync("data-status", "completed");
+        await chat.ComposerInput.FillAsync(draft);
+        await Expect(chat.SendButton).ToBeEnabledAsync();
+
+        var held = new TaskCompletionSource();
+        await Page.RouteAsync("**/_blazor/negotiate**", async route =>
+        {
+            await held.Task;
+            await route.ContinueAsync();
+        });
+
+        // Moving to another server: paused, and its resume waits for a connection.
+        await Page.EvaluateAsync("() => chatPortal.moveToAnotherNode()");
+        await Expect(chat.ReconnectModal).ToHaveAttributeAsync("data-state", "moving");
+        await SaveDesktopAndPhoneAsync(chat, "reconnect-moving");
+        held.SetResult();
+        await Expect(chat.ReconnectModal).Not.ToBeVisibleAsync();
+        await Expect(chat.ComposerInput).ToHaveValueAsync(draft);
+        await Expect(chat.AssistantMessages).ToHaveCountAsync(1);
+
+        // Reconnecting: the connection dropped, and the retries wait for a connection.
+        held = new TaskCompletionSource();
+        await Page.EvaluateAsync("() => Blazor._internal.forceCloseConnection()");
+        await Expect(chat.ReconnectModal).ToHaveAttributeAsync("data-state", "reconnecting");
+        await SaveDesktopAndPhoneAsync(chat, "reconnect-reconnecting");
+        held.SetResult();
+        await Expect(chat.ReconnectModal).Not.ToBeVisibleAsync();
+        await Expect(chat.ComposerInput).ToHaveValueAsync(draft);
+    }
+
+    private async Task SaveDesktopAndPhoneAsync(ChatPage chat, string name)
+    {
+        await Expect(chat.ReconnectModal).ToBeVisibleAsync();
+        Screenshots.Publish(await Screenshots.SaveAsync(Page, name + "-desktop.png"), name + "-desktop.png");
+        await Page.SetViewportSizeAsync(390, 844);
+        await Expect(chat.ReconnectModal).ToBeInViewportAsync();
+        Screenshots.Publish(await Screenshots.SaveAsync(Page, name + "-phone.png"), name + "-phone.png");
+        await Page.SetViewportSizeAsync(1280, 800);
+    }
 }

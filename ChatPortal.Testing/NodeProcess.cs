@@ -89,6 +89,22 @@ public sealed class NodeProcess : IAsyncDisposable
         return node;
     }
 
+    /// <summary>
+    /// A new node with this node's settings under another NodeId, on this node's port unless told otherwise: an
+    /// operator bringing a dead node back under a new name. It gets a data directory of its own.
+    /// </summary>
+    public Task<NodeProcess> StartReplacementAsync(string nodeId, int? port = null)
+    {
+        var settings = new Dictionary<string, string>(_settings);
+        settings.Remove("ChatPortal__NodeId");
+        if (_ownDataDirectory is not null)
+        {
+            settings.Remove(DataDirectoryKey);
+        }
+
+        return StartAsync(nodeId, settings, port ?? Port);
+    }
+
     /// <summary>Starts (again) on the same port and waits for /healthz.</summary>
     public async Task RestartAsync()
     {

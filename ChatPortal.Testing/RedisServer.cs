@@ -5,7 +5,7 @@ namespace ChatPortal.Testing;
 
 /// <summary>
 /// A real redis-server on a free loopback port, without persistence. Can be killed and restarted on the
-/// same port to test outages.
+/// same port to test outages, or stalled (<c>DEBUG SLEEP</c>, enabled for loopback clients).
 /// </summary>
 public sealed class RedisServer : IAsyncDisposable
 {
@@ -52,7 +52,7 @@ public sealed class RedisServer : IAsyncDisposable
         string[] persistence = _dataDirectory is null
             ? ["--appendonly", "no"]
             : ["--appendonly", "yes", "--appendfsync", "always", "--dir", _dataDirectory];
-        foreach (var arg in (string[])["--bind", "127.0.0.1", "--port", Port.ToString(), "--save", "", "--protected-mode", "no", .. persistence])
+        foreach (var arg in (string[])["--bind", "127.0.0.1", "--port", Port.ToString(), "--save", "", "--protected-mode", "no", "--enable-debug-command", "local", .. persistence])
         {
             info.ArgumentList.Add(arg);
         }
@@ -106,6 +106,68 @@ public sealed class RedisServer : IAsyncDisposable
         await using var connection = await ConnectAsync();
         return await connection.GetDatabase().ExecuteAsync(command, args);
     }
+
+    /// <summary>
+    /// <c>DEBUG SLEEP</c>: the server answers nobody for <paramref name="duration"/> (connections stay open, commands
+    /// queue), then goes on. Returns once the server has stopped answering (a probe's PING goes unanswered); the
+    /// task it returns completes when the server is awake again.
+    /// </summary>
+    public async Task<Task> BeginStallAsync(TimeSpan duration)
+    {
+        var sleeper = await ConnectAsync(duration + TimeSpan.FromSeconds(10));
+        var probe = await ConnectAsync(TimeSpan.FromSeconds(5));
+        var asleep = sleeper.GetDatabase().ExecuteAsync("DEBUG", "SLEEP", duration.TotalSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        try
+        {
+            while (!asleep.IsCompleted)
+            {
+                try
+                {
+                    await probe.GetDatabase().PingAsync().WaitAsync(TimeSpan.FromMilliseconds(300));
+                }
+                catch (TimeoutException)
+                {
+                    return AwakeAsync(asleep, sleeper, probe);
+                }
+
+                await Task.Delay(20);
+            }
+
+            await asleep; // DEBUG refused, or a sleep too short to be seen
+            throw new InvalidOperationException("The server never stopped answering.");
+        }
+        catch
+        {
+            await sleeper.DisposeAsync();
+            await probe.DisposeAsync();
+            throw;
+        }
+
+        static async Task AwakeAsync(Task asleep, ConnectionMultiplexer sleeper, ConnectionMultiplexer probe)
+        {
+            try
+            {
+                await asleep;
+            }
+            finally
+            {
+                await sleeper.DisposeAsync();
+                await probe.DisposeAsync();
+            }
+        }
+    }
+
+    private Task<ConnectionMultiplexer> ConnectAsync(TimeSpan timeout) =>
+        ConnectionMultiplexer.ConnectAsync(new ConfigurationOptions
+        {
+            EndPoints = { ConnectionString },
+            AllowAdmin = true,
+            AbortOnConnectFail = true,
+            ConnectTimeout = 2000,
+            AsyncTimeout = (int)timeout.TotalMilliseconds,
+            SyncTimeout = (int)timeout.TotalMilliseconds,
+            ClientName = "chatportal-tests",
+        });
 
     /// <summary>INFO commandstats as command -> calls.</summary>
     public async Task<Dictionary<string, long>> CommandStatsAsync()

@@ -14,6 +14,7 @@ app.UseChatPortalPipeline();
 
 app.MapChatPortalHealth();
 app.MapConversationEndpoints();
+app.MapModelEndpoints();
 app.MapTaskEndpoints();
 app.MapAdminEndpoints();
 app.MapLoginEndpoints();

@@ -46,8 +46,48 @@ public sealed class ModelOptions
 
     public OpenAIModelOptions OpenAI { get; set; } = new();
 
-    /// <summary>The system prompt sent before the conversation history.</summary>
+    /// <summary>The system prompt sent before the conversation history, unless a conversation has instructions of its own.</summary>
     public string SystemPrompt { get; set; } = "You are ChatPortal, a helpful assistant. Answer in Markdown.";
+
+    /// <summary>
+    /// Several models to choose from per conversation. Empty: one model from <see cref="Provider"/> and its section
+    /// (the single-model keys), the simulated model by default.
+    /// </summary>
+    public List<ModelDefinition> Models { get; set; } = [];
+
+    /// <summary>The <see cref="ModelDefinition.Id"/> of the default model; empty: the first of <see cref="Models"/>.</summary>
+    public string? Default { get; set; }
+
+    /// <summary>Titles written by the model after a conversation's first answer (off: the first words of the question stay).</summary>
+    public bool GenerateTitles { get; set; } = true;
+}
+
+/// <summary>One entry of <c>Model:Models</c>.</summary>
+public sealed class ModelDefinition
+{
+    /// <summary>Stable id, stored with conversations and answers (letters, digits, <c>.-_:/</c>).</summary>
+    public string? Id { get; set; }
+
+    /// <summary>Name shown in the picker and under answers; default: the id.</summary>
+    public string? DisplayName { get; set; }
+
+    public ModelProvider Provider { get; set; } = ModelProvider.OpenAI;
+
+    /// <summary>OpenAI-compatible endpoint (for <see cref="ModelProvider.OpenAI"/>).</summary>
+    public string? Endpoint { get; set; }
+
+    /// <summary>The model name the endpoint knows (for <see cref="ModelProvider.OpenAI"/>); default: the id.</summary>
+    public string? ModelId { get; set; }
+
+    public string? ApiKey { get; set; }
+
+    /// <summary>Tokens the model accepts, prompt and answer together.</summary>
+    [Range(256, 100_000_000)]
+    public int ContextWindow { get; set; } = 8192;
+
+    /// <summary>Longest answer asked for (sent to the model; reserved from the context window). Empty: not sent, and a quarter of the window (at most 4096) is reserved.</summary>
+    [Range(1, 100_000_000)]
+    public int? MaxOutputTokens { get; set; }
 }
 
 public sealed class SimulatedModelOptions
@@ -70,6 +110,10 @@ public sealed class OpenAIModelOptions
     public string? ApiKey { get; set; }
 
     public string? ModelId { get; set; }
+
+    /// <summary>Tokens the single configured model accepts (prompt and answer together).</summary>
+    [Range(256, 100_000_000)]
+    public int ContextWindow { get; set; } = 8192;
 }
 
 public sealed class AdminOptions
@@ -95,6 +139,14 @@ public sealed class LimitsOptions
     /// <summary>Answers one user may have generating at once, cluster-wide.</summary>
     [Range(1, 100_000)]
     public int ConcurrentAnswersPerUser { get; set; } = 3;
+
+    /// <summary>Tokens (prompt and answer) one user may use per UTC day, cluster-wide; 0 = no quota.</summary>
+    [Range(0, long.MaxValue)]
+    public long TokensPerUserPerDay { get; set; }
+
+    /// <summary>Longest instructions (system prompt) a conversation may have.</summary>
+    [Range(1, 1_000_000)]
+    public int MaxInstructionsChars { get; set; } = 8000;
 }
 
 public enum DatabaseProvider

@@ -27,8 +27,13 @@ public sealed class ChatPortalOptionsValidator : IValidateOptions<ChatPortalOpti
             failures.Add($"{root}:NodeId must be 1-64 characters without spaces or braces (got '{nodeId}').");
         }
 
-        if (options.Model.Provider == ModelProvider.OpenAI)
+        if (options.Model.Models.Count > 0)
         {
+            ValidateModels(options.Model, $"{root}:Model", failures);
+        }
+        else if (options.Model.Provider == ModelProvider.OpenAI)
+        {
+            Annotations(options.Model.OpenAI, $"{root}:Model:OpenAI", failures);
             if (!Uri.TryCreate(options.Model.OpenAI.Endpoint, UriKind.Absolute, out var endpoint) || endpoint.Scheme is not ("http" or "https"))
             {
                 failures.Add($"{root}:Model:OpenAI:Endpoint must be an absolute http(s) URL when {root}:Model:Provider is OpenAI.");
@@ -66,6 +71,47 @@ public sealed class ChatPortalOptionsValidator : IValidateOptions<ChatPortalOpti
         }
 
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+
+    /// <summary>Each entry of <c>Model:Models</c>, named by its index as in the environment form, and <c>Model:Default</c>.</summary>
+    private static void ValidateModels(ModelOptions model, string path, List<string> failures)
+    {
+        var ids = new HashSet<string>(StringComparer.Ordinal);
+        for (var i = 0; i < model.Models.Count; i++)
+        {
+            var entry = model.Models[i];
+            var at = $"{path}:Models:{i}";
+            Annotations(entry, at, failures);
+            if (string.IsNullOrWhiteSpace(entry.Id) || entry.Id.Length > 64 || !entry.Id.All(c => char.IsAsciiLetterOrDigit(c) || c is '.' or '-' or '_' or ':' or '/'))
+            {
+                failures.Add($"{at}:Id must be 1-64 letters, digits or .-_:/ (got '{entry.Id}').");
+            }
+            else if (!ids.Add(entry.Id))
+            {
+                failures.Add($"{at}:Id '{entry.Id}' is used by another model.");
+            }
+
+            if (entry.DisplayName is { Length: > 80 })
+            {
+                failures.Add($"{at}:DisplayName must be at most 80 characters.");
+            }
+
+            if (entry.MaxOutputTokens >= entry.ContextWindow)
+            {
+                failures.Add($"{at}:MaxOutputTokens ({entry.MaxOutputTokens}) must be smaller than {at}:ContextWindow ({entry.ContextWindow}).");
+            }
+
+            if (entry.Provider == ModelProvider.OpenAI
+                && (!Uri.TryCreate(entry.Endpoint, UriKind.Absolute, out var endpoint) || endpoint.Scheme is not ("http" or "https")))
+            {
+                failures.Add($"{at}:Endpoint must be an absolute http(s) URL when {at}:Provider is OpenAI.");
+            }
+        }
+
+        if (!string.IsNullOrWhiteSpace(model.Default) && !model.Models.Any(m => m.Id == model.Default))
+        {
+            failures.Add($"{path}:Default names no model of {path}:Models (got '{model.Default}').");
+        }
     }
 
     /// <summary>Data-annotation failures of <paramref name="target"/>, each naming its key under <paramref name="path"/>.</summary>

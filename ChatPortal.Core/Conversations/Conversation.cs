@@ -1,13 +1,17 @@
 namespace ChatPortal.Core.Conversations;
 
 /// <summary>A conversation and its history, as one user sees it.</summary>
+/// <param name="ModelId">The model chosen for it; null: the configured default.</param>
+/// <param name="Instructions">Its instructions (system prompt); null: the configured default.</param>
 public sealed record Conversation(
     string Id,
     string UserId,
     string Title,
     DateTimeOffset CreatedAt,
     DateTimeOffset UpdatedAt,
-    IReadOnlyList<ChatMessage> Messages)
+    IReadOnlyList<ChatMessage> Messages,
+    string? ModelId = null,
+    string? Instructions = null)
 {
     private ConversationTree? _tree;
 

@@ -52,6 +52,18 @@ public interface IConversationStore
     /// <summary>Renames the conversation; null when it does not exist or is not the user's.</summary>
     Task<ConversationSummary?> RenameAsync(string userId, string conversationId, string title, CancellationToken cancellationToken = default);
 
+    /// <summary>Chooses the conversation's model (null: the configured default); false when it does not exist or is not the user's.</summary>
+    Task<bool> SetModelAsync(string userId, string conversationId, string? modelId, CancellationToken cancellationToken = default);
+
+    /// <summary>Sets the conversation's instructions (null: the configured default); false when it does not exist or is not the user's.</summary>
+    Task<bool> SetInstructionsAsync(string userId, string conversationId, string? instructions, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Replaces a title the conversation took from its first question by one the model wrote: only while the title is
+    /// still <paramref name="expected"/> (a rename by the user wins). True when replaced.
+    /// </summary>
+    Task<bool> ReplaceTitleAsync(string conversationId, string expected, string title, CancellationToken cancellationToken = default);
+
     /// <summary>
     /// Shows the branch through <paramref name="messageId"/> (down its newest messages). Refused while an answer runs in
     /// the conversation; <see cref="HistoryChange.NotFound"/> for an unknown message too.
@@ -100,7 +112,19 @@ public sealed record ActiveAnswer(string TaskId, string ConversationId, string U
 
 /// <param name="Question">The question to store; null to regenerate an answer.</param>
 /// <param name="MaxConcurrentAnswers">Answers the user may have running at once, this one included.</param>
-public sealed record AnswerStart(string TaskId, string ConversationId, string UserId, string Node, string Instance, DateTimeOffset StartedAt, string? Question, int MaxConcurrentAnswers)
+/// <param name="ModelId">A model to choose for the conversation with this answer (stored with the claim); null: keep its model.</param>
+/// <param name="TokensPerDay">The user's daily token quota (UTC day of <paramref name="StartedAt"/>); 0: none.</param>
+public sealed record AnswerStart(
+    string TaskId,
+    string ConversationId,
+    string UserId,
+    string Node,
+    string Instance,
+    DateTimeOffset StartedAt,
+    string? Question,
+    int MaxConcurrentAnswers,
+    string? ModelId = null,
+    long TokensPerDay = 0)
 {
     /// <summary>
     /// A branch: with a question, the id of the question it is a new version of (the new one gets the same parent);
@@ -120,10 +144,16 @@ public enum AnswerStartOutcome
 
     /// <summary><see cref="AnswerStart.BranchFrom"/> is not a question (with a question) or an answer (without) of the conversation.</summary>
     MessageNotFound,
+
+    /// <summary>The user's answers of the day already used <see cref="AnswerStart.TokensPerDay"/>.</summary>
+    QuotaExceeded,
 }
 
 /// <param name="History">The messages the prompt is built from, the question included (when claimed).</param>
 /// <param name="ParentId">The message the answer will answer (the question).</param>
+/// <param name="Instructions">The conversation's instructions; null: the configured default.</param>
+/// <param name="ModelId">The conversation's model; null: the configured default.</param>
+/// <param name="TokensUsedToday">For <see cref="AnswerStartOutcome.QuotaExceeded"/>: what the user's answers used today.</param>
 public sealed record AnswerStartResult(
     AnswerStartOutcome Outcome,
     long Fence = 0,
@@ -131,7 +161,8 @@ public sealed record AnswerStartResult(
     string? ParentId = null,
     ActiveAnswer? Running = null,
     string? Instructions = null,
-    string? ModelId = null);
+    string? ModelId = null,
+    long TokensUsedToday = 0);
 
 public sealed record AnswerCommit(string ConversationId, string TaskId, long Fence, ChatMessage Answer);
 

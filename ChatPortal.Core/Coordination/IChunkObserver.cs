@@ -1,4 +1,4 @@
-using ChatPortal.Core.Generation;
+using ChatPortal.Core.Tasks;
 
 namespace ChatPortal.Core.Coordination;
 

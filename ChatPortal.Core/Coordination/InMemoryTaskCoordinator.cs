@@ -1,5 +1,5 @@
 using System.Runtime.CompilerServices;
-using ChatPortal.Core.Generation;
+using ChatPortal.Core.Tasks;
 
 namespace ChatPortal.Core.Coordination;
 

@@ -1,4 +1,4 @@
-using ChatPortal.Core.Generation;
+using ChatPortal.Core.Tasks;
 using ChatPortal.Core.Telemetry;
 
 namespace ChatPortal.Core.Coordination;

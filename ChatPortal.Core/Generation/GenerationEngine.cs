@@ -2,6 +2,7 @@ using System.Diagnostics;
 using ChatPortal.Core.Configuration;
 using ChatPortal.Core.Conversations;
 using ChatPortal.Core.Coordination;
+using ChatPortal.Core.Tasks;
 using ChatPortal.Core.Telemetry;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Logging;
@@ -24,7 +25,8 @@ public sealed partial class GenerationEngine(
     AnswerCommitter committer,
     LocalTaskRegistry registry,
     TaskLifecycleEvents events,
-    IChatClient chatClient,
+    ModelCatalog models,
+    TitleWriter titles,
     NodeIdentity node,
     NodeInstance instance,
     ChatPortalMetrics metrics,
@@ -47,21 +49,36 @@ public sealed partial class GenerationEngine(
 
     public LocalTaskRegistry LocalTasks => registry;
 
-    /// <summary>Starts an answer to <paramref name="text"/> on the branch on screen, or regenerates its last answer when it is null.</summary>
-    public Task<StartResult> StartAsync(string userId, string conversationId, string? text, CancellationToken cancellationToken = default) =>
-        BeginAsync(userId, conversationId, text, branchFrom: null, cancellationToken);
+    public ModelCatalog Models => models;
 
-    /// <summary>A new version of question <paramref name="questionId"/> (a branch beside it), and its answer.</summary>
-    public Task<StartResult> EditAsync(string userId, string conversationId, string questionId, string text, CancellationToken cancellationToken = default) =>
-        BeginAsync(userId, conversationId, text, questionId, cancellationToken);
+    /// <summary>Starts an answer to <paramref name="text"/> on the branch on screen, or regenerates its last answer when it is null, with the conversation's model.</summary>
+    public Task<StartResult> StartAsync(string userId, string conversationId, string? text, CancellationToken cancellationToken = default) =>
+        BeginAsync(userId, conversationId, text, modelId: null, branchFrom: null, cancellationToken);
+
+    /// <summary>
+    /// Starts an answer to <paramref name="text"/> (null: regenerates the last answer). <paramref name="modelId"/>, when
+    /// given, becomes the conversation's model in the same transaction; null keeps the conversation's model.
+    /// </summary>
+    public Task<StartResult> StartAsync(string userId, string conversationId, string? text, string? modelId, CancellationToken cancellationToken = default) =>
+        BeginAsync(userId, conversationId, text, modelId, branchFrom: null, cancellationToken);
+
+    /// <summary>A new version of question <paramref name="questionId"/> (a branch beside it), and its answer (by <paramref name="modelId"/>, as a send).</summary>
+    public Task<StartResult> EditAsync(string userId, string conversationId, string questionId, string text, string? modelId = null, CancellationToken cancellationToken = default) =>
+        BeginAsync(userId, conversationId, text, modelId, questionId, cancellationToken);
 
     /// <summary>Writes answer <paramref name="answerId"/> again: a new answer beside it, to the same question; the old one stays.</summary>
-    public Task<StartResult> RegenerateAsync(string userId, string conversationId, string answerId, CancellationToken cancellationToken = default) =>
-        BeginAsync(userId, conversationId, text: null, answerId, cancellationToken);
+    public Task<StartResult> RegenerateAsync(string userId, string conversationId, string answerId, string? modelId = null, CancellationToken cancellationToken = default) =>
+        BeginAsync(userId, conversationId, text: null, modelId, answerId, cancellationToken);
 
-    private async Task<StartResult> BeginAsync(string userId, string conversationId, string? text, string? branchFrom, CancellationToken cancellationToken)
+    private async Task<StartResult> BeginAsync(string userId, string conversationId, string? text, string? modelId, string? branchFrom, CancellationToken cancellationToken)
     {
+        if (modelId is not null && models.Find(modelId) is null)
+        {
+            return new StartResult(StartOutcome.UnknownModel);
+        }
+
         var now = time.GetUtcNow();
+        var limits = options.Value.Limits;
         var task = new GenerationTask(new TaskInfo(Ids.NewTaskId(conversationId), conversationId, userId, node.Id, now));
 
         // Local first: a Stop that arrives the moment the claim is visible finds the task.
@@ -71,7 +88,10 @@ public sealed partial class GenerationEngine(
         try
         {
             claim = await store.StartAnswerAsync(
-                new AnswerStart(task.Id, conversationId, userId, node.Id, instance.Id, now, text, options.Value.Limits.ConcurrentAnswersPerUser) { BranchFrom = branchFrom },
+                new AnswerStart(task.Id, conversationId, userId, node.Id, instance.Id, now, text, limits.ConcurrentAnswersPerUser, modelId, limits.TokensPerUserPerDay)
+                {
+                    BranchFrom = branchFrom,
+                },
                 cancellationToken).ConfigureAwait(false);
         }
         catch
@@ -88,15 +108,17 @@ public sealed partial class GenerationEngine(
             return claim.Outcome switch
             {
                 // Running may be null: the holder released its claim between the refused claim and the re-read.
-                AnswerStartOutcome.AnswerRunning => new StartResult(StartOutcome.AlreadyRunning, RunningTask: claim.Running is { } running ? ToInfo(running) : null),
+                AnswerStartOutcome.AnswerRunning => new StartResult(StartOutcome.AlreadyRunning, RunningTask: claim.Running is { } running ? TaskStates.ToInfo(running) : null),
                 AnswerStartOutcome.NothingToRegenerate => new StartResult(StartOutcome.NothingToRegenerate),
                 AnswerStartOutcome.TooManyAnswers => new StartResult(StartOutcome.TooManyAnswers),
                 AnswerStartOutcome.MessageNotFound => new StartResult(StartOutcome.MessageNotFound),
+                AnswerStartOutcome.QuotaExceeded => new StartResult(StartOutcome.QuotaExceeded,
+                    Quota: new Limits.DailyTokenQuota(claim.TokensUsedToday, limits.TokensPerUserPerDay, Limits.DailyTokenQuota.NextReset(now))),
                 _ => new StartResult(StartOutcome.ConversationNotFound),
             };
         }
 
-        task.Claimed(claim.Fence, claim.ParentId);
+        task.Claimed(claim.Fence, claim.ParentId, models.Resolve(claim.ModelId).Id);
         var startMs = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
 
         // Announced only now that its question is stored: no node shows an answer without its question.
@@ -105,10 +127,13 @@ public sealed partial class GenerationEngine(
         events.Raise(new TaskLifecycleEvent(TaskLifecycleKind.Started, task.Info, GenerationStatus.Running, 0));
 
         var prompt = BuildPrompt(claim.History!, claim.Instructions);
+
+        // The first question of a conversation: once answered, the model names the conversation.
+        var firstQuestion = text is not null && claim.History!.Count(m => m.Role == ChatRole.User) == 1 ? text : null;
         using (ExecutionContext.SuppressFlow())
         {
             // The task belongs to the node: it does not flow the request's context or token.
-            _ = Task.Run(() => RunAsync(task, prompt, cost, startMs), CancellationToken.None);
+            _ = Task.Run(() => RunAsync(task, prompt, cost, startMs, firstQuestion), CancellationToken.None);
         }
 
         return new StartResult(StartOutcome.Started, task);
@@ -188,7 +213,7 @@ public sealed partial class GenerationEngine(
             {
                 if (await store.FindAnswerAsync(active.ConversationId, active.TaskId, cancellationToken).ConfigureAwait(false) is { } stored)
                 {
-                    return ToGenerationStatus(stored.Message.Status);
+                    return TaskStates.ToGenerationStatus(stored.Message.Status);
                 }
             }
             catch (StoreUnavailableException)
@@ -233,7 +258,7 @@ public sealed partial class GenerationEngine(
             return local.Info;
         }
 
-        return await store.FindActiveAnswerAsync(conversationId, cancellationToken).ConfigureAwait(false) is { } active ? ToInfo(active) : null;
+        return await store.FindActiveAnswerAsync(conversationId, cancellationToken).ConfigureAwait(false) is { } active ? TaskStates.ToInfo(active) : null;
     }
 
     /// <summary>
@@ -264,7 +289,7 @@ public sealed partial class GenerationEngine(
     {
         var active = await store.ListActiveAnswersAsync(cancellationToken).ConfigureAwait(false);
         var remote = coordinator.RemoteTokenCounts();
-        return [.. active.Select(a => new RunningTask(ToInfo(a), registry.Find(a.TaskId)?.Tokens ?? remote.GetValueOrDefault(a.TaskId)))];
+        return [.. active.Select(a => new RunningTask(TaskStates.ToInfo(a), registry.Find(a.TaskId)?.Tokens ?? remote.GetValueOrDefault(a.TaskId)))];
     }
 
     /// <summary>The text so far and the live text of a task, whichever node runs it.</summary>
@@ -301,20 +326,47 @@ public sealed partial class GenerationEngine(
         await Task.WhenAny(Task.WhenAll(running.Select(t => t.Completion)), Task.Delay(TimeSpan.FromSeconds(5), CancellationToken.None)).ConfigureAwait(false);
     }
 
-    private async Task RunAsync(GenerationTask task, List<AiMessage> prompt, RedisCost startCost, double startMs)
+    private async Task RunAsync(GenerationTask task, List<AiMessage> prompt, RedisCost startCost, double startMs, string? firstQuestion)
     {
         using var activity = ChatPortalMetrics.ActivitySource.StartActivity("generation");
         activity?.SetTag("chatportal.task_id", task.Id);
+        var model = models.Resolve(task.ModelId);
+        activity?.SetTag("chatportal.model", model.Id);
         var status = GenerationStatus.Completed;
         string? reason = null;
+        IReadOnlyList<AiMessage> sent = prompt;
+        UsageDetails? reported = null;
+        var requested = Stopwatch.GetTimestamp();
+        long firstText = 0;
         try
         {
-            await foreach (var update in chatClient.GetStreamingResponseAsync(prompt, cancellationToken: task.Token).ConfigureAwait(false))
+            // Fitted to the model's context window: the instructions and the newest turns that fit.
+            sent = new ContextBudgetReducer(model.PromptBudget).Reduce(prompt);
+            if (sent.Count < prompt.Count)
+            {
+                Log.Trimmed(logger, task.Id, prompt.Count - sent.Count, prompt.Count, model.Id, model.PromptBudget);
+            }
+
+            var chatOptions = new ChatOptions { MaxOutputTokens = model.MaxOutputTokens };
+            await foreach (var update in models.ClientFor(model).GetStreamingResponseAsync(sent, chatOptions, task.Token).ConfigureAwait(false))
             {
                 // A client may have buffered text already: nothing after Stop is appended.
                 task.Token.ThrowIfCancellationRequested();
+                foreach (var content in update.Contents)
+                {
+                    if (content is UsageContent usage)
+                    {
+                        (reported ??= new UsageDetails()).Add(usage.Details);
+                    }
+                }
+
                 if (!string.IsNullOrEmpty(update.Text))
                 {
+                    if (firstText == 0)
+                    {
+                        firstText = Stopwatch.GetTimestamp();
+                    }
+
                     task.Append(update.Text);
                     if (_chunkObserver is not null)
                     {
@@ -331,14 +383,17 @@ public sealed partial class GenerationEngine(
         }
         catch (Exception ex)
         {
+            // The user reads a short reason and an error id; the log line with that id holds the detail.
+            var errorId = Ids.NewErrorId();
             status = GenerationStatus.Failed;
-            reason = Describe(ex);
-            Log.ModelFailed(logger, ex, task.Id);
+            reason = $"{Describe(ex)} (error {errorId})";
+            Log.ModelFailed(logger, ex, task.Id, errorId);
         }
 
         var ended = task.End(status, reason);
-        var answer = new ChatMessage(task.Id, ChatRole.Assistant, StorableText(task.Text), ToMessageStatus(ended.Status), task.Info.StartedAt,
-            ended.Reason, task.Tokens, node.Id, task.ParentId);
+        var text = StorableText(task.Text);
+        var answer = new ChatMessage(task.Id, ChatRole.Assistant, text, TaskStates.ToMessageStatus(ended.Status), task.Info.StartedAt,
+            ended.Reason, task.Tokens, node.Id, task.ParentId, model.Id, Usage(sent, text, task.Tokens, reported, requested, firstText, ended.Status));
 
         // The commit is fenced by the claim: a generation that was taken over writes nothing.
         var commitStarted = Stopwatch.GetTimestamp();
@@ -374,6 +429,39 @@ public sealed partial class GenerationEngine(
         task.Complete();
         events.Raise(new TaskLifecycleEvent(TaskLifecycleKind.Ended, task.Info, ended.Status, task.Tokens, task.CancelLatency?.TotalMilliseconds));
         task.Dispose();
+
+        if (firstQuestion is not null && outcome == AnswerCommitOutcome.Committed && ended.Status == GenerationStatus.Completed && options.Value.Model.GenerateTitles)
+        {
+            titles.Start(model, task.Info.ConversationId, task.Info.UserId, firstQuestion, text);
+        }
+    }
+
+    /// <summary>
+    /// What the answer took: the provider's figures when it reported them (input and output), an estimate labelled as
+    /// one for whatever it did not report (a Stop ends the stream before any report; some servers never send one). An
+    /// answer that failed before any text and any report used nothing as far as anyone can tell.
+    /// </summary>
+    /// <param name="chunks">Text updates streamed: the pace of an answer without reported usage is counted in them (a
+    /// provider streams about a token per update), not in the estimate, which errs high.</param>
+    internal static AnswerUsage Usage(IReadOnlyList<AiMessage> sent, string text, int chunks, UsageDetails? reported, long requested, long firstText, GenerationStatus status)
+    {
+        var ended = Stopwatch.GetTimestamp();
+        int? firstTokenMs = firstText == 0 ? null : (int)Stopwatch.GetElapsedTime(requested, firstText).TotalMilliseconds;
+        if (reported is null && text.Length == 0 && status == GenerationStatus.Failed)
+        {
+            return new AnswerUsage(0, 0, Estimated: true, firstTokenMs);
+        }
+
+        var input = reported?.InputTokenCount is { } i ? (int)Math.Min(i, int.MaxValue) : (int?)null;
+        var output = reported?.OutputTokenCount is { } o ? (int)Math.Min(o, int.MaxValue) : (int?)null;
+        var estimated = input is null || output is null;
+        var outputTokens = output ?? TokenEstimator.Estimate(text);
+
+        // The pace after the first token; too short a stretch to measure says nothing.
+        var writing = firstText == 0 ? TimeSpan.Zero : Stopwatch.GetElapsedTime(firstText, ended);
+        var paced = output ?? chunks;
+        double? perSecond = paced > 1 && writing >= TimeSpan.FromMilliseconds(50) ? Math.Round(paced / writing.TotalSeconds, 1) : null;
+        return new AnswerUsage(input ?? TokenEstimator.Estimate(sent), outputTokens, estimated, firstTokenMs, perSecond);
     }
 
     /// <summary>PostgreSQL text cannot hold NUL; nothing else is changed.</summary>
@@ -384,7 +472,7 @@ public sealed partial class GenerationEngine(
         var stored = await store.FindAnswerAsync(conversationId, taskId, cancellationToken).ConfigureAwait(false);
         return stored is null || (userId is not null && stored.UserId != userId)
             ? null
-            : new TaskView(taskId, conversationId, stored.UserId, stored.Message.Node, ToGenerationStatus(stored.Message.Status), stored.Message.Tokens);
+            : new TaskView(taskId, conversationId, stored.UserId, stored.Message.Node, TaskStates.ToGenerationStatus(stored.Message.Status), stored.Message.Tokens);
     }
 
     private List<AiMessage> BuildPrompt(IEnumerable<ChatMessage> history, string? instructions)
@@ -405,9 +493,6 @@ public sealed partial class GenerationEngine(
         return prompt;
     }
 
-    internal static TaskInfo ToInfo(ActiveAnswer active) =>
-        new(active.TaskId, active.ConversationId, active.UserId, active.Node, active.StartedAt);
-
     private static async Task<TaskEnded?> WaitAsync(Task<TaskEnded> completion, CancellationToken cancellationToken)
     {
         try
@@ -420,7 +505,10 @@ public sealed partial class GenerationEngine(
         }
     }
 
-    /// <summary>A reason a user can read, from whatever the model client threw.</summary>
+    /// <summary>
+    /// A reason a user can read, from whatever the model client threw: what kind of failure it was, never the
+    /// endpoint's address nor an exception's text (the log has those, under the error id shown with the reason).
+    /// </summary>
     internal static string Describe(Exception ex)
     {
         for (var e = ex; e is not null; e = e.InnerException)
@@ -440,26 +528,10 @@ public sealed partial class GenerationEngine(
             }
         }
 
-        return ex is HttpRequestException ? $"The model endpoint could not be reached: {ex.Message}" : $"The model failed: {ex.Message}";
+        return ex is HttpRequestException ? "The model endpoint could not be reached." : "The model failed.";
     }
 
     private static string Detail(string? phrase) => string.IsNullOrWhiteSpace(phrase) ? "" : $" {phrase}";
-
-    public static MessageStatus ToMessageStatus(GenerationStatus status) => status switch
-    {
-        GenerationStatus.Completed => MessageStatus.Completed,
-        GenerationStatus.Cancelled => MessageStatus.Cancelled,
-        GenerationStatus.Failed => MessageStatus.Failed,
-        _ => MessageStatus.Streaming,
-    };
-
-    public static GenerationStatus ToGenerationStatus(MessageStatus status) => status switch
-    {
-        MessageStatus.Completed => GenerationStatus.Completed,
-        MessageStatus.Cancelled => GenerationStatus.Cancelled,
-        MessageStatus.Failed => GenerationStatus.Failed,
-        _ => GenerationStatus.Running,
-    };
 
     private static partial class Log
     {
@@ -469,8 +541,8 @@ public sealed partial class GenerationEngine(
         [LoggerMessage(1002, LogLevel.Debug, "Task {TaskId} ended {Status} after {Tokens} tokens.")]
         public static partial void Ended(ILogger logger, string taskId, GenerationStatus status, int tokens);
 
-        [LoggerMessage(1003, LogLevel.Warning, "The model failed during task {TaskId}.")]
-        public static partial void ModelFailed(ILogger logger, Exception exception, string taskId);
+        [LoggerMessage(1003, LogLevel.Warning, "The model failed during task {TaskId} (error {ErrorId}).")]
+        public static partial void ModelFailed(ILogger logger, Exception exception, string taskId, string errorId);
 
         [LoggerMessage(1004, LogLevel.Error, "The answer of task {TaskId} could not be stored.")]
         public static partial void StoreFailed(ILogger logger, Exception exception, string taskId);
@@ -480,5 +552,8 @@ public sealed partial class GenerationEngine(
 
         [LoggerMessage(1006, LogLevel.Information, "Shutting down with {Count} answers running; waiting up to {Seconds} s for them.")]
         public static partial void Draining(ILogger logger, int count, double seconds);
+
+        [LoggerMessage(1007, LogLevel.Debug, "Task {TaskId}: {Dropped} of {Total} messages left out to fit model {Model}'s prompt budget of {Budget} tokens.")]
+        public static partial void Trimmed(ILogger logger, string taskId, int dropped, int total, string model, int budget);
     }
 }

@@ -1,3 +1,4 @@
+using ChatPortal.Core.Tasks;
 namespace ChatPortal.Core.Generation;
 
 public enum StartOutcome
@@ -12,9 +13,15 @@ public enum StartOutcome
 
     /// <summary>The question to edit or the answer to write again is not one of the conversation's.</summary>
     MessageNotFound,
+
+    /// <summary>The user's answers of the day used <c>Limits:TokensPerUserPerDay</c> (see <see cref="StartResult.Quota"/>).</summary>
+    QuotaExceeded,
+
+    /// <summary>The model asked for is not configured.</summary>
+    UnknownModel,
 }
 
-public sealed record StartResult(StartOutcome Outcome, GenerationTask? Task = null, TaskInfo? RunningTask = null);
+public sealed record StartResult(StartOutcome Outcome, GenerationTask? Task = null, TaskInfo? RunningTask = null, Limits.DailyTokenQuota? Quota = null);
 
 public enum CancelOutcome
 {

@@ -11,11 +11,17 @@ namespace ChatPortal.Core.Generation;
 /// <summary>
 /// The embedded model: deterministic, readable Markdown answers (paragraphs, a list, a code block),
 /// streamed word by word at <c>Model:Simulated:TokensPerSecond</c> for <c>ResponseTokens</c> tokens.
-/// The same question gets the same answer, so tests can compare streamed and stored text.
+/// The same question gets the same answer, so tests can compare streamed and stored text. Asked for a few tokens
+/// (<see cref="ChatOptions.MaxOutputTokens"/> up to <see cref="ShortReplyTokens"/>: a title), it names the topic of
+/// the conversation's first question. Like a provider, it reports its usage at the end of a complete answer: its
+/// tokens are words, so the counts are exact for it.
 /// </summary>
 public sealed partial class SimulatedChatClient(IOptionsMonitor<ChatPortalOptions> options, TimeProvider time) : IChatClient
 {
     public static readonly ChatClientMetadata Metadata = new("simulated", null, "chatportal-simulated");
+
+    /// <summary>Up to this many tokens asked for, the answer is a short reply (the topic), not an essay.</summary>
+    public const int ShortReplyTokens = 32;
 
     public async Task<ChatResponse> GetResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? chatOptions = null, CancellationToken cancellationToken = default)
     {
@@ -34,8 +40,12 @@ public sealed partial class SimulatedChatClient(IOptionsMonitor<ChatPortalOption
         [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         var settings = options.CurrentValue.Model.Simulated;
-        var question = messages.LastOrDefault(m => m.Role == ChatRole.User)?.Text ?? "";
-        var tokens = Tokenize(Compose(question, settings.ResponseTokens), settings.ResponseTokens);
+        var prompt = messages as IReadOnlyList<ChatMessage> ?? [.. messages];
+        var question = prompt.LastOrDefault(m => m.Role == ChatRole.User)?.Text ?? "";
+        var count = Math.Min(settings.ResponseTokens, chatOptions?.MaxOutputTokens ?? int.MaxValue);
+        var tokens = chatOptions?.MaxOutputTokens <= ShortReplyTokens
+            ? Tokenize(ShortReply(prompt), count)
+            : Tokenize(Compose(question, count), count);
         var responseId = Guid.NewGuid().ToString("N");
 
         cancellationToken.ThrowIfCancellationRequested();
@@ -59,7 +69,39 @@ public sealed partial class SimulatedChatClient(IOptionsMonitor<ChatPortalOption
             cancellationToken.ThrowIfCancellationRequested();
             yield return new ChatResponseUpdate(ChatRole.Assistant, tokens[i]) { ResponseId = responseId, ModelId = Metadata.DefaultModelId };
         }
+
+        var input = prompt.Sum(m => TokenPattern().Count(m.Text) + 4);
+        yield return new ChatResponseUpdate(ChatRole.Assistant, [new UsageContent(new UsageDetails
+        {
+            InputTokenCount = input,
+            OutputTokenCount = tokens.Count,
+            TotalTokenCount = input + tokens.Count,
+        })]) { ResponseId = responseId, ModelId = Metadata.DefaultModelId, FinishReason = ChatFinishReason.Stop };
     }
+
+    /// <summary>
+    /// What the simulated model calls a title: the conversation's first question without its question words ("how do
+    /// I", "what is"…), at most seven words, capitalised.
+    /// </summary>
+    internal static string ShortReply(IReadOnlyList<ChatMessage> prompt)
+    {
+        var first = prompt.FirstOrDefault(m => m.Role == ChatRole.User)?.Text ?? "";
+        var words = SplitWords(first.Split("\n---", 2)[0]);
+        var skip = 0;
+        while (skip < words.Count - 1 && skip < 3 && QuestionWords.Contains(words[skip]))
+        {
+            skip++;
+        }
+
+        var title = string.Join(' ', words.Skip(skip).Take(7));
+        return title.Length == 0 ? "Chat" : string.Concat(char.ToUpperInvariant(title[0]).ToString(), title.AsSpan(1));
+    }
+
+    private static readonly HashSet<string> QuestionWords = new(StringComparer.OrdinalIgnoreCase)
+    {
+        "how", "what", "why", "when", "where", "which", "who", "do", "does", "did", "is", "are", "can", "could", "should",
+        "would", "i", "we", "you", "to", "please", "tell", "me", "explain",
+    };
 
     public object? GetService(Type serviceType, object? serviceKey = null) =>
         serviceKey is null && serviceType == typeof(ChatClientMetadata) ? Metadata
@@ -111,13 +153,14 @@ public sealed partial class SimulatedChatClient(IOptionsMonitor<ChatPortalOption
 
     private static string Topic(string question)
     {
-        var words = question.Split((char[])[' ', '\n', '\r', '\t'], StringSplitOptions.RemoveEmptyEntries)
-            .Select(w => w.Trim('?', '!', '.', ',', ';', ':', '"', '\'', '`', '*', '_', '#', '<', '>', '[', ']', '(', ')'))
-            .Where(w => w.Length > 0)
-            .Take(6);
-        var topic = string.Join(' ', words);
+        var topic = string.Join(" ", SplitWords(question).Take(6));
         return topic.Length == 0 ? "your question" : topic;
     }
+
+    private static List<string> SplitWords(string text) =>
+        [.. text.Split((char[])[' ', '\n', '\r', '\t'], StringSplitOptions.RemoveEmptyEntries)
+            .Select(w => w.Trim('?', '!', '.', ',', ';', ':', '"', '\'', '`', '*', '_', '#', '<', '>', '[', ']', '(', ')'))
+            .Where(w => w.Length > 0)];
 
     private static string Escape(string value) => value.Replace("\\", "\\\\").Replace("\"", "\\\"");
 

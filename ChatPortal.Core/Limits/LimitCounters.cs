@@ -8,30 +8,13 @@ namespace ChatPortal.Core.Limits;
 
 /// <summary>
 /// The counters behind message limits and sign-in backoff: in Redis when it is configured and reachable (one round
-/// trip per call: one small script per key, pipelined), else in this node's memory (the same rules, per node).
+/// trip per call: an INCR per key for a message, one small script per key for sign-in backoff, pipelined), else in
+/// this node's memory (the same rules, per node).
 /// Counts only make things slower for abusers; losing them (a Redis wipe, a fallback) never breaks a rule that
 /// correctness rests on. Times are the Redis server's clock or this node's monotonic clock, never compared.
 /// </summary>
 public sealed partial class LimitCounters(RedisConnection? redis, IOptions<ChatPortalOptions> options, TimeProvider time, ILogger<LimitCounters> logger)
 {
-    // A fixed window that starts at the first hit: count, and what is left of the window.
-    // Under the limit (the common case) this is one INCR inside the script: the window's expiry is set by the
-    // first hit, and the time left is read only once the limit is passed (for Retry-After).
-    private const string HitScript = """
-        local n = redis.call('INCR', KEYS[1])
-        if n == 1 then
-          redis.call('PEXPIRE', KEYS[1], ARGV[1])
-          return {n, tonumber(ARGV[1])}
-        end
-        if n <= tonumber(ARGV[2]) then return {n, 0} end
-        local ttl = redis.call('PTTL', KEYS[1])
-        if ttl < 0 then
-          redis.call('PEXPIRE', KEYS[1], ARGV[1])
-          ttl = tonumber(ARGV[1])
-        end
-        return {n, ttl}
-        """;
-
     // Failures so far and how long the key is still blocked (ms, on the Redis clock).
     private const string BlockedScript = """
         local v = redis.call('HMGET', KEYS[1], 'n', 'until')
@@ -68,13 +51,67 @@ public sealed partial class LimitCounters(RedisConnection? redis, IOptions<ChatP
     /// </summary>
     public async Task<(long Count, TimeSpan Left)[]> HitAsync(RedisKey[] keys, long[] limits, TimeSpan window)
     {
-        var results = await RunAsync(keys, HitScript, i => [(long)window.TotalMilliseconds, limits[i]], "message limits");
-        if (results is not null)
+        // A fixed window that starts at the first hit. Under the limit (the common case) a hit is one INCR per key,
+        // all keys in one round trip, no script: each key may live on its own shard of a Redis Cluster. The first
+        // hit of a window sets its expiry (fire and forget); past the limit the time left is read for Retry-After,
+        // and a key found without an expiry (its first hit's PEXPIRE lost with its node) gets one then, so a lost
+        // expiry can only let a window run long, never block anyone for good.
+        if (redis is null)
         {
-            return results.Select(r => ((long)r[0], TimeSpan.FromMilliseconds((long)r[1]))).ToArray();
+            return Local();
         }
 
-        return keys.Select(k => _local.Hit(k.ToString(), window)).ToArray();
+        if (!redis.IsAvailable)
+        {
+            Degraded(null, "message limits");
+            return Local();
+        }
+
+        try
+        {
+            var database = redis.Database;
+            var counts = await Task.WhenAll(keys.Select(key => database.StringIncrementAsync(key)));
+            var results = new (long Count, TimeSpan Left)[keys.Length];
+            for (var i = 0; i < keys.Length; i++)
+            {
+                var count = counts[i];
+                if (count == 1)
+                {
+                    database.KeyExpire(keys[i], window, CommandFlags.FireAndForget);
+                    results[i] = (count, window);
+                }
+                else if (count > limits[i])
+                {
+                    results[i] = (count, await LeftAsync(database, keys[i], window));
+                }
+                else
+                {
+                    results[i] = (count, TimeSpan.Zero);
+                }
+            }
+
+            Interlocked.Exchange(ref _degraded, 0);
+            return results;
+        }
+        catch (Exception exception) when (exception is RedisException or RedisTimeoutException)
+        {
+            Degraded(exception, "message limits");
+            return Local();
+        }
+
+        (long Count, TimeSpan Left)[] Local() => keys.Select(k => _local.Hit(k.ToString(), window)).ToArray();
+    }
+
+    /// <summary>What is left of a key's window, on the Redis clock; a key without an expiry gets a whole window.</summary>
+    private static async Task<TimeSpan> LeftAsync(IDatabase database, RedisKey key, TimeSpan window)
+    {
+        if (await database.KeyTimeToLiveAsync(key) is { } left)
+        {
+            return left;
+        }
+
+        await database.KeyExpireAsync(key, window, ExpireWhen.HasNoExpiry);
+        return window;
     }
 
     /// <summary>Failures recorded on each key, and how long it is still blocked.</summary>

@@ -1,8 +1,8 @@
 using ChatPortal.Core.Configuration;
 using ChatPortal.Core.Conversations;
 using ChatPortal.Core.Coordination;
-using ChatPortal.Core.Generation;
 using ChatPortal.Core.Storage;
+using ChatPortal.Core.Tasks;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -81,7 +81,7 @@ public sealed partial class Janitor(
             if (await store.ReleaseAbandonedAsync(answer, DeadOwnerReason, cancellationToken).ConfigureAwait(false))
             {
                 Log.Released(logger, answer.TaskId, answer.Node, answer.Instance);
-                coordinator.AnnounceEnded(GenerationEngine.ToInfo(answer), new TaskEnded(GenerationStatus.Failed, DeadOwnerReason), 0, null);
+                coordinator.AnnounceEnded(TaskStates.ToInfo(answer), new TaskEnded(GenerationStatus.Failed, DeadOwnerReason), 0, null);
             }
         }
 

@@ -1,7 +1,7 @@
 using ChatPortal.Core.Conversations;
 using ChatPortal.Core.Coordination;
-using ChatPortal.Core.Generation;
 using ChatPortal.Core.Storage;
+using ChatPortal.Core.Tasks;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
@@ -146,7 +146,7 @@ public sealed partial class LeaseKeeper(
                 && await store.ReleaseAbandonedAsync(active, "The answer could not be stored.", cancellationToken).ConfigureAwait(false))
             {
                 Log.OrphanReleased(logger, taskId);
-                coordinator.AnnounceEnded(GenerationEngine.ToInfo(active), new TaskEnded(GenerationStatus.Failed, "The answer could not be stored."), 0, null);
+                coordinator.AnnounceEnded(TaskStates.ToInfo(active), new TaskEnded(GenerationStatus.Failed, "The answer could not be stored."), 0, null);
             }
         }
 

@@ -43,6 +43,10 @@ public sealed partial class RedisConnection : ISharedStateConnection, IDisposabl
         if (Multiplexer.IsConnected)
         {
             health.Set(RedisState.Healthy);
+            if (Multiplexer.GetServers().FirstOrDefault(s => s.IsConnected) is { Features.ShardedPubSub: false } server)
+            {
+                Log.NoShardedPubSub(logger, server.Version.ToString());
+            }
         }
         else
         {
@@ -127,5 +131,8 @@ public sealed partial class RedisConnection : ISharedStateConnection, IDisposabl
 
         [LoggerMessage(2003, LogLevel.Warning, "Redis is not reachable at start ({Configuration}); the node starts degraded and connects when it is back.")]
         public static partial void StartedDisconnected(ILogger logger, string configuration);
+
+        [LoggerMessage(2004, LogLevel.Error, "Redis {Version} has no sharded pub/sub (SSUBSCRIBE, Redis 7.0 or later): Stops reach other nodes only through the database, within a lease interval, and another node's follower sees an answer only once it is stored.")]
+        public static partial void NoShardedPubSub(ILogger logger, string version);
     }
 }

@@ -5,7 +5,9 @@ namespace ChatPortal.Core.Redis;
 /// <summary>
 /// Every Redis key and channel name, built from the configured prefix. Keys carry a hash tag
 /// (<c>{…}</c>) on the entity they belong to, and no command or script touches keys of two entities,
-/// so the scheme works on Redis Cluster too.
+/// so the scheme works on Redis Cluster too. Channels are sharded (SSUBSCRIBE/SPUBLISH, Redis 7.0 or later):
+/// on a cluster each lives on the one shard that owns its name's slot, instead of every message being
+/// broadcast to every shard; on a single server they behave as plain channels.
 /// </summary>
 public sealed class RedisKeys(string prefix)
 {
@@ -21,17 +23,21 @@ public sealed class RedisKeys(string prefix)
     public RedisKey CancelFlag(string taskId) => $"{Prefix}cancel:{{{taskId}}}";
 
     /// <summary>Cancel requests (payload: task id) and the watchdog's own pings. One subscription per node.</summary>
-    public RedisChannel CancelChannel => RedisChannel.Literal($"{Prefix}cancel");
+    public RedisChannel CancelChannel => RedisChannel.Sharded($"{Prefix}cancel");
 
     /// <summary>Task lifecycle events (started, ended), for cancel acknowledgements, pages and dashboards.</summary>
-    public RedisChannel EventsChannel => RedisChannel.Literal($"{Prefix}events");
+    public RedisChannel EventsChannel => RedisChannel.Sharded($"{Prefix}events");
 
     /// <summary>Follow requests: "someone on another node wants this task's text".</summary>
-    public RedisChannel FollowChannel => RedisChannel.Literal($"{Prefix}follow");
+    public RedisChannel FollowChannel => RedisChannel.Sharded($"{Prefix}follow");
 
     /// <summary>A followed task's text: a snapshot, then batches, then the end.</summary>
-    public RedisChannel TaskStream(string taskId) => RedisChannel.Literal($"{Prefix}stream:{taskId}");
+    public RedisChannel TaskStream(string taskId) => RedisChannel.Sharded($"{Prefix}stream:{taskId}");
 
+    /// <summary>
+    /// The SignalR backplane's channel prefix. Its channels are SignalR's own, plain (not sharded) pub/sub: on
+    /// Redis Cluster each of its messages is broadcast to every shard.
+    /// </summary>
     public string SignalRPrefix => $"{Prefix}signalr";
 
     public string CachePrefix => $"{Prefix}cache:";

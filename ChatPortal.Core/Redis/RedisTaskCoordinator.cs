@@ -1,6 +1,6 @@
 using ChatPortal.Core.Conversations;
 using ChatPortal.Core.Coordination;
-using ChatPortal.Core.Generation;
+using ChatPortal.Core.Tasks;
 using ChatPortal.Core.Telemetry;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;

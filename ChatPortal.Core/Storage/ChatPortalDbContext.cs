@@ -19,6 +19,8 @@ public abstract class ChatPortalDbContext(DbContextOptions options) : DbContext(
 
     public DbSet<InstanceRecord> Instances => Set<InstanceRecord>();
 
+    public DbSet<UsageRecord> Usage => Set<UsageRecord>();
+
     public DbSet<DataProtectionKeyRecord> DataProtectionKeys => Set<DataProtectionKeyRecord>();
 
     protected override void OnModelCreating(ModelBuilder modelBuilder)
@@ -27,6 +29,7 @@ public abstract class ChatPortalDbContext(DbContextOptions options) : DbContext(
         modelBuilder.ApplyConfiguration(new ConversationConfiguration());
         modelBuilder.ApplyConfiguration(new MessageConfiguration());
         modelBuilder.ApplyConfiguration(new InstanceConfiguration());
+        modelBuilder.ApplyConfiguration(new UsageConfiguration());
         modelBuilder.ApplyConfiguration(new DataProtectionKeyConfiguration());
     }
 }
@@ -104,6 +107,24 @@ internal sealed class InstanceConfiguration : IEntityTypeConfiguration<InstanceR
         builder.Property(i => i.Id).HasMaxLength(Lengths.Id);
         builder.Property(i => i.NodeId).HasMaxLength(Lengths.Node);
         builder.HasIndex(i => i.RenewedAt);
+    }
+}
+
+internal sealed class UsageConfiguration : IEntityTypeConfiguration<UsageRecord>
+{
+    public void Configure(EntityTypeBuilder<UsageRecord> builder)
+    {
+        builder.ToTable("answer_usage");
+        builder.HasKey(u => u.Id);
+        builder.Property(u => u.Id).HasMaxLength(Lengths.Id);
+        builder.Property(u => u.UserId).HasMaxLength(Lengths.Id);
+        builder.Property(u => u.ConversationId).HasMaxLength(Lengths.Id);
+        builder.Property(u => u.ModelId).HasMaxLength(Lengths.Id);
+        builder.Property(u => u.Status).HasConversion<string>().HasMaxLength(16);
+
+        // The quota's sum (one user, one day) and the admin figures (a range of days).
+        builder.HasIndex(u => new { u.UserId, u.Day });
+        builder.HasIndex(u => u.Day);
     }
 }
 

@@ -30,7 +30,7 @@ public sealed class DatabaseConversationStore(
         {
             var row = await db.Conversations.AsNoTracking()
                 .Where(c => c.Id == conversationId && c.DeletedAt == null)
-                .Select(c => new { c.UserId, c.Title, c.CreatedAt, c.UpdatedAt, c.Version, c.HistoryEpoch, c.LeafId })
+                .Select(c => new { c.UserId, c.Title, c.CreatedAt, c.UpdatedAt, c.Version, c.HistoryEpoch, c.LeafId, c.ModelId, c.Instructions })
                 .FirstOrDefaultAsync(cancellationToken).ConfigureAwait(false);
             if (row is null)
             {
@@ -38,7 +38,10 @@ public sealed class DatabaseConversationStore(
             }
 
             var tree = new ConversationTree(await HistoryAsync(db, conversationId, row.HistoryEpoch, row.Version, cancellationToken).ConfigureAwait(false));
-            return new Conversation(conversationId, row.UserId, row.Title, Utc(row.CreatedAt), Utc(row.UpdatedAt), tree.PathTo(row.LeafId)) { Tree = tree };
+            return new Conversation(conversationId, row.UserId, row.Title, Utc(row.CreatedAt), Utc(row.UpdatedAt), tree.PathTo(row.LeafId), row.ModelId, row.Instructions)
+            {
+                Tree = tree,
+            };
         }, cancellationToken);
 
     public Task<IReadOnlyList<ConversationSummary>> ListAsync(string userId, CancellationToken cancellationToken = default) =>
@@ -179,6 +182,24 @@ public sealed class DatabaseConversationStore(
             return new ConversationSummary(conversationId, title, Utc(updatedAt));
         }, cancellationToken);
 
+    public Task<bool> SetModelAsync(string userId, string conversationId, string? modelId, CancellationToken cancellationToken = default) =>
+        RunAsync("Choosing a model", async db =>
+            await db.Conversations.Where(c => c.Id == conversationId && c.UserId == userId && c.DeletedAt == null)
+                .ExecuteUpdateAsync(s => s.SetProperty(c => c.ModelId, modelId), cancellationToken).ConfigureAwait(false) > 0,
+            cancellationToken);
+
+    public Task<bool> SetInstructionsAsync(string userId, string conversationId, string? instructions, CancellationToken cancellationToken = default) =>
+        RunAsync("Setting instructions", async db =>
+            await db.Conversations.Where(c => c.Id == conversationId && c.UserId == userId && c.DeletedAt == null)
+                .ExecuteUpdateAsync(s => s.SetProperty(c => c.Instructions, instructions), cancellationToken).ConfigureAwait(false) > 0,
+            cancellationToken);
+
+    public Task<bool> ReplaceTitleAsync(string conversationId, string expected, string title, CancellationToken cancellationToken = default) =>
+        RunAsync("Naming a conversation", async db =>
+            await db.Conversations.Where(c => c.Id == conversationId && c.Title == expected)
+                .ExecuteUpdateAsync(s => s.SetProperty(c => c.Title, title), cancellationToken).ConfigureAwait(false) > 0,
+            cancellationToken);
+
     public Task<HistoryChange> SelectBranchAsync(string userId, string conversationId, string messageId, CancellationToken cancellationToken = default) =>
         RunAsync("Switching branch", async db =>
         {
@@ -224,6 +245,17 @@ public sealed class DatabaseConversationStore(
                 return new AnswerStartResult(AnswerStartOutcome.ConversationNotFound);
             }
 
+            // The daily quota, under the same row lock: exact against every answer already ended (see Quota in docs/API.md).
+            if (start.TokensPerDay > 0)
+            {
+                var day = DateOnly.FromDateTime(since);
+                var used = await UsedOnAsync(db, userId, day, cancellationToken).ConfigureAwait(false);
+                if (used >= start.TokensPerDay)
+                {
+                    return new AnswerStartResult(AnswerStartOutcome.QuotaExceeded, TokensUsedToday: used);
+                }
+            }
+
             // The claim: only if no answer runs in the conversation. A question also takes the next version
             // and, for the first question, names the conversation.
             var claimable = db.Conversations.Where(c => c.Id == conversationId && c.UserId == userId && c.ActiveTaskId == null && c.DeletedAt == null);
@@ -236,6 +268,11 @@ public sealed class DatabaseConversationStore(
                     .SetProperty(c => c.ActiveSince, since)
                     .SetProperty(c => c.Fence, c => c.Fence + 1)
                     .SetProperty(c => c.CancelRequested, false);
+                if (start.ModelId is { } model)
+                {
+                    s.SetProperty(c => c.ModelId, model);
+                }
+
                 if (title is not null)
                 {
                     s.SetProperty(c => c.Version, c => c.Version + 1)
@@ -402,7 +439,9 @@ public sealed class DatabaseConversationStore(
                 return false;
             }
 
-            var failed = new ChatMessage(answer.TaskId, ChatRole.Assistant, "", MessageStatus.Failed, answer.StartedAt, reason, 0, answer.Node, parentId);
+            var modelId = await db.Conversations.Where(c => c.Id == answer.ConversationId).Select(c => c.ModelId).FirstOrDefaultAsync(cancellationToken).ConfigureAwait(false);
+            var failed = new ChatMessage(answer.TaskId, ChatRole.Assistant, "", MessageStatus.Failed, answer.StartedAt, reason, 0, answer.Node, parentId,
+                modelId, new AnswerUsage(0, 0, Estimated: true));
             var (epoch, version, message) = await InsertAnswerAsync(db, answer.ConversationId, failed, now, cancellationToken).ConfigureAwait(false);
             await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
             cache.Append(answer.ConversationId, epoch, version, message);
@@ -467,11 +506,14 @@ public sealed class DatabaseConversationStore(
         .SetProperty(c => c.Version, c => c.Version + 1)
         .SetProperty(c => c.UpdatedAt, now);
 
-    /// <summary>Inserts an answer at the version the release just took (the row is locked by the release).</summary>
+    /// <summary>
+    /// Inserts an answer at the version the release just took (the row is locked by the release), and its row of the
+    /// usage ledger.
+    /// </summary>
     private static async Task<(long Epoch, long Version, ChatMessage Message)> InsertAnswerAsync(ChatPortalDbContext db, string conversationId, ChatMessage answer, DateTime now, CancellationToken cancellationToken)
     {
         var state = await db.Conversations.AsNoTracking().Where(c => c.Id == conversationId)
-            .Select(c => new { c.Version, c.HistoryEpoch }).FirstAsync(cancellationToken).ConfigureAwait(false);
+            .Select(c => new { c.Version, c.HistoryEpoch, c.UserId }).FirstAsync(cancellationToken).ConfigureAwait(false);
         var record = new MessageRecord
         {
             Id = answer.Id,
@@ -485,8 +527,15 @@ public sealed class DatabaseConversationStore(
             Tokens = answer.Tokens,
             Node = answer.Node,
             CreatedAt = answer.CreatedAt == default ? now : answer.CreatedAt.UtcDateTime,
+            ModelId = answer.ModelId,
+            InputTokens = answer.Usage?.InputTokens,
+            OutputTokens = answer.Usage?.OutputTokens,
+            UsageEstimated = answer.Usage?.Estimated ?? false,
+            FirstTokenMs = answer.Usage?.FirstTokenMs,
+            TokensPerSecond = answer.Usage?.TokensPerSecond,
         };
         db.Messages.Add(record);
+        db.Usage.Add(ToUsage(answer, conversationId, state.UserId, now));
         await db.SaveChangesAsync(cancellationToken).ConfigureAwait(false);
         return (state.HistoryEpoch, state.Version, ToMessage(record));
     }
@@ -532,7 +581,27 @@ public sealed class DatabaseConversationStore(
     private sealed record ActiveRow(string UserId, ActiveAnswer? Answer);
 
     internal static ChatMessage ToMessage(MessageRecord m) =>
-        new(m.Id, m.Role, m.Content, m.Status, Utc(m.CreatedAt), m.Error, m.Tokens, m.Node, m.ParentId);
+        new(m.Id, m.Role, m.Content, m.Status, Utc(m.CreatedAt), m.Error, m.Tokens, m.Node, m.ParentId, m.ModelId,
+            m.InputTokens is { } input && m.OutputTokens is { } output ? new AnswerUsage(input, output, m.UsageEstimated, m.FirstTokenMs, m.TokensPerSecond) : null);
+
+    /// <summary>The ledger row of an answer that ends at <paramref name="now"/> (its day is the UTC day it ended).</summary>
+    internal static UsageRecord ToUsage(ChatMessage answer, string conversationId, string userId, DateTime now) => new()
+    {
+        Id = answer.Id,
+        UserId = userId,
+        ConversationId = conversationId,
+        ModelId = answer.ModelId,
+        Day = DateOnly.FromDateTime(now),
+        CreatedAt = now,
+        Status = answer.Status,
+        InputTokens = answer.Usage?.InputTokens ?? 0,
+        OutputTokens = answer.Usage?.OutputTokens ?? 0,
+        Estimated = answer.Usage?.Estimated ?? true,
+    };
+
+    internal static async Task<long> UsedOnAsync(ChatPortalDbContext db, string userId, DateOnly day, CancellationToken cancellationToken) =>
+        await db.Usage.Where(u => u.UserId == userId && u.Day == day)
+            .SumAsync(u => (long)u.InputTokens + u.OutputTokens, cancellationToken).ConfigureAwait(false);
 
     private static Task EnsureUserAsync(ChatPortalDbContext db, string userId, DateTime now, CancellationToken cancellationToken) =>
         db.Database.ExecuteSqlAsync($"INSERT INTO users (id, created_at, last_active_at) VALUES ({userId}, {now}, {now}) ON CONFLICT (id) DO NOTHING", cancellationToken);

@@ -56,14 +56,14 @@ public sealed partial class DatabaseInitializer(
         }
     }
 
-    /// <summary>Any number: the key of the session lock that nodes of one PostgreSQL database migrate under.</summary>
-    private const long PostgresMigrationLock = 0x43_68_61_74_50_6f_72_74; // "ChatPort"
+    /// <summary>The key of the PostgreSQL advisory lock that serialises the migrations of nodes starting together.</summary>
+    internal const long MigrationLockKey = 0x43_68_61_74_50_6f_72_74; // "ChatPort"
 
     /// <summary>
-    /// EF Core's own migration lock on PostgreSQL lasts one migration's transaction: a node that read the history
-    /// before another node applied the next migration applies it again ("column already exists") as soon as there is
-    /// more than one migration to apply. A session advisory lock held across the whole run makes it once; the server
-    /// releases it if this process dies.
+    /// EF Core's own migration lock is released with each migration's transaction on PostgreSQL: with two migrations
+    /// pending, a node starting alongside could take the lock between them and apply the second one as well (the
+    /// second node then fails on "relation already exists"). A session-level advisory lock on the migrating connection
+    /// covers the whole run; SQLite (one node) keeps EF Core's lock.
     /// </summary>
     private static async Task MigrateAsync(ChatPortalDbContext db, CancellationToken cancellationToken)
     {
@@ -76,14 +76,14 @@ public sealed partial class DatabaseInitializer(
         await db.Database.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            await db.Database.ExecuteSqlAsync($"SELECT pg_advisory_lock({PostgresMigrationLock})", cancellationToken).ConfigureAwait(false);
+            await db.Database.ExecuteSqlAsync($"SELECT pg_advisory_lock({MigrationLockKey})", cancellationToken).ConfigureAwait(false);
             try
             {
                 await db.Database.MigrateAsync(cancellationToken).ConfigureAwait(false);
             }
             finally
             {
-                await db.Database.ExecuteSqlAsync($"SELECT pg_advisory_unlock({PostgresMigrationLock})", CancellationToken.None).ConfigureAwait(false);
+                await db.Database.ExecuteSqlAsync($"SELECT pg_advisory_unlock({MigrationLockKey})", CancellationToken.None).ConfigureAwait(false);
             }
         }
         finally

@@ -29,6 +29,7 @@ public static class DatabaseServiceCollectionExtensions
         services.TryAddSingleton<IDbContextFactory<ChatPortalDbContext>, ConfiguredContextFactory>();
         services.TryAddSingleton<DatabaseConversationStore>();
         services.TryAddSingleton<IConversationStore>(sp => sp.GetRequiredService<DatabaseConversationStore>());
+        services.TryAddSingleton<Usage.IUsageReports, DatabaseUsageReports>();
         services.TryAddSingleton<InstanceLeases>();
         services.TryAddSingleton<DatabaseInitializer>();
         services.AddHostedService<DeletedConversationPurge>();

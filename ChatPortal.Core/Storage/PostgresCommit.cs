@@ -7,9 +7,9 @@ namespace ChatPortal.Core.Storage;
 
 /// <summary>
 /// The end of an answer on PostgreSQL in one statement: release the claim only if it is still this answer's
-/// (fenced), take the next version, make the answer the end of the branch on screen, and insert it at that version.
-/// Data-modifying CTEs run atomically as one statement in its own transaction; when the claim is gone, nothing is
-/// inserted and no row comes back.
+/// (fenced), take the next version, make the answer the end of the branch on screen, and insert it at that version
+/// with its row of the usage ledger. Data-modifying CTEs run atomically as one statement in its own transaction; when
+/// the claim is gone, nothing is inserted and no row comes back.
 /// </summary>
 internal static class PostgresCommit
 {
@@ -19,10 +19,16 @@ internal static class PostgresCommit
           SET active_task_id = NULL, active_instance_id = NULL, active_node = NULL, active_since = NULL,
               cancel_requested = FALSE, version = version + 1, updated_at = @now, leaf_id = @task
           WHERE id = @conversation AND active_task_id = @task AND fence = @fence
-          RETURNING version, history_epoch),
+          RETURNING version, history_epoch, user_id),
         inserted AS (
-          INSERT INTO messages (id, conversation_id, parent_id, seq, role, content, status, error, tokens, node, created_at, usage_estimated)
-          SELECT @task, @conversation, @parent, released.version, 'Assistant', @content, @status, @error, @tokens, @node, @created, FALSE
+          INSERT INTO messages (id, conversation_id, parent_id, seq, role, content, status, error, tokens, node, created_at,
+                                model_id, input_tokens, output_tokens, usage_estimated, first_token_ms, tokens_per_second)
+          SELECT @task, @conversation, @parent, released.version, 'Assistant', @content, @status, @error, @tokens, @node, @created,
+                 @model, @input, @output, @estimated, @first_token_ms, @tokens_per_second
+          FROM released),
+        ledger AS (
+          INSERT INTO answer_usage (id, user_id, conversation_id, model_id, day, created_at, status, input_tokens, output_tokens, estimated)
+          SELECT @task, released.user_id, @conversation, @model, @day, @now, @status, COALESCE(@input, 0), COALESCE(@output, 0), @ledger_estimated
           FROM released)
         SELECT version AS version, history_epoch AS epoch FROM released
         """;
@@ -44,6 +50,14 @@ internal static class PostgresCommit
             new("tokens", NpgsqlDbType.Integer) { Value = answer.Tokens },
             new("node", NpgsqlDbType.Varchar) { Value = (object?)answer.Node ?? DBNull.Value },
             new("created", NpgsqlDbType.TimestampTz) { Value = created },
+            new("model", NpgsqlDbType.Varchar) { Value = (object?)answer.ModelId ?? DBNull.Value },
+            new("input", NpgsqlDbType.Integer) { Value = (object?)answer.Usage?.InputTokens ?? DBNull.Value },
+            new("output", NpgsqlDbType.Integer) { Value = (object?)answer.Usage?.OutputTokens ?? DBNull.Value },
+            new("estimated", NpgsqlDbType.Boolean) { Value = answer.Usage?.Estimated ?? false },
+            new("ledger_estimated", NpgsqlDbType.Boolean) { Value = answer.Usage?.Estimated ?? true },
+            new("first_token_ms", NpgsqlDbType.Integer) { Value = (object?)answer.Usage?.FirstTokenMs ?? DBNull.Value },
+            new("tokens_per_second", NpgsqlDbType.Double) { Value = (object?)answer.Usage?.TokensPerSecond ?? DBNull.Value },
+            new("day", NpgsqlDbType.Date) { Value = DateOnly.FromDateTime(now) },
         ];
 
         var rows = await db.Database.SqlQueryRaw<CommitRow>(Sql, parameters).ToListAsync(cancellationToken).ConfigureAwait(false);
@@ -53,7 +67,8 @@ internal static class PostgresCommit
         }
 
         var message = new ChatMessage(commit.TaskId, ChatRole.Assistant, answer.Content, answer.Status,
-            new DateTimeOffset(DateTime.SpecifyKind(created, DateTimeKind.Utc)), answer.Error, answer.Tokens, answer.Node, answer.ParentId);
+            new DateTimeOffset(DateTime.SpecifyKind(created, DateTimeKind.Utc)), answer.Error, answer.Tokens, answer.Node, answer.ParentId,
+            answer.ModelId, answer.Usage);
         return (rows[0].Epoch, rows[0].Version, message);
     }
 

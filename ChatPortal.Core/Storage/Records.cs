@@ -122,6 +122,34 @@ public sealed class MessageRecord
     public ConversationRecord? Conversation { get; set; }
 }
 
+/// <summary>
+/// The usage ledger: one row per ended answer (its task id), written in the same transaction as the answer. Not tied
+/// to the conversation: clearing, regenerating or deleting history keeps what was used (admin figures, daily quota).
+/// </summary>
+public sealed class UsageRecord
+{
+    public required string Id { get; set; }
+
+    public required string UserId { get; set; }
+
+    public required string ConversationId { get; set; }
+
+    public string? ModelId { get; set; }
+
+    /// <summary>The UTC day the answer ended: what the daily quota and the admin figures group by.</summary>
+    public DateOnly Day { get; set; }
+
+    public DateTime CreatedAt { get; set; }
+
+    public MessageStatus Status { get; set; }
+
+    public int InputTokens { get; set; }
+
+    public int OutputTokens { get; set; }
+
+    public bool Estimated { get; set; }
+}
+
 /// <summary>A running process of a node. Every start is a new instance; its lease is renewed on the database's clock.</summary>
 public sealed class InstanceRecord
 {

@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
-using ChatPortal.Core.Generation;
 using ChatPortal.Core.Storage;
+using ChatPortal.Core.Tasks;
 
 namespace ChatPortal.Core.Telemetry;
 

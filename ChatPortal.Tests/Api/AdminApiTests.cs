@@ -37,6 +37,7 @@ public sealed partial class AdminApiTests : IClassFixture<AdminApiTests.Node>
     [Theory]
     [InlineData("api/admin/tasks")]
     [InlineData("api/admin/overview")]
+    [InlineData("api/admin/usage?range=today")]
     public async Task AdminEndpointsAre401WithoutCredentialsAndWithWrongOnes(string path)
     {
         using var anonymous = new HttpClient { BaseAddress = _node.Server.BaseAddress };

@@ -15,7 +15,12 @@ public sealed class ConversationApiTests : IClassFixture<ConversationApiTests.No
 
     public sealed class Node() : IDisposable
     {
-        public ChatPortalNode Server { get; } = new("node-api", new Dictionary<string, string?> { ["ChatPortal:Limits:MaxMessageChars"] = "200" });
+        // Titles stay the question's first words here (the model's titles are tested in ModelsAndUsageTests).
+        public ChatPortalNode Server { get; } = new("node-api", new Dictionary<string, string?>
+        {
+            ["ChatPortal:Limits:MaxMessageChars"] = "200",
+            ["ChatPortal:Model:GenerateTitles"] = "false",
+        });
 
         public void Dispose() => Server.Dispose();
     }
@@ -87,6 +92,34 @@ public sealed class ConversationApiTests : IClassFixture<ConversationApiTests.No
 
         await AssertProblemAsync(response, HttpStatusCode.BadRequest, detailMentions);
         Assert.Empty((await api.GetConversationAsync(id)).GetProperty("messages").EnumerateArray());
+    }
+
+    [Fact]
+    public async Task APatchSetsInstructionsAndModelAndRefusesBadValuesWithoutChangingAnything()
+    {
+        using var api = NewUser();
+        var id = await api.CreateConversationAsync();
+        async Task<HttpResponseMessage> PatchAsync(string json) =>
+            await api.Http.PatchAsync($"api/conversations/{id}", new StringContent(json, Encoding.UTF8, "application/json"));
+
+        var set = await PatchAsync("""{"instructions": "  Be terse.  ", "model": "simulated"}""");
+        Assert.Equal(HttpStatusCode.OK, set.StatusCode);
+        var body = await set.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Equal(("Be terse.", "simulated", "New chat"), (body.GetProperty("instructions").GetString(), body.GetProperty("model").GetString(), body.GetProperty("title").GetString()));
+
+        await AssertProblemAsync(await PatchAsync("{}"), HttpStatusCode.BadRequest, "at least one");
+        await AssertProblemAsync(await PatchAsync("""{"instructions": 5}"""), HttpStatusCode.BadRequest, "string");
+        await AssertProblemAsync(await PatchAsync($$"""{"instructions": "{{new string('i', 8001)}}"}"""), HttpStatusCode.BadRequest, "8000 characters");
+        await AssertProblemAsync(await PatchAsync("""{"model": "gpt-9", "title": "renamed"}"""), HttpStatusCode.BadRequest, "gpt-9");
+        await AssertProblemAsync(await PatchAsync("""{"title": "", "instructions": "changed"}"""), HttpStatusCode.BadRequest, "empty");
+        var unchanged = await api.GetConversationAsync(id);
+        Assert.Equal(("Be terse.", "New chat"), (unchanged.GetProperty("instructions").GetString(), unchanged.GetProperty("title").GetString()));
+
+        Assert.Equal(HttpStatusCode.OK, (await PatchAsync("""{"instructions": null}""")).StatusCode);
+        Assert.Equal(JsonValueKind.Null, (await api.GetConversationAsync(id)).GetProperty("instructions").ValueKind);
+        using var stranger = NewUser();
+        await AssertProblemAsync(await stranger.Http.PatchAsync($"api/conversations/{id}", new StringContent("""{"instructions": "mine now"}""", Encoding.UTF8, "application/json")),
+            HttpStatusCode.NotFound, null);
     }
 
     [Fact]

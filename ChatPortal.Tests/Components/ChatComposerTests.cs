@@ -190,6 +190,19 @@ public sealed class ChatComposerTests : ComponentTest
         }
     }
 
+    [Fact]
+    public async Task ARefusedMessageIsPutBackUnlessSomethingNewWasTyped()
+    {
+        var cut = RenderComposer(isGenerating: false);
+
+        await cut.InvokeAsync(() => cut.Instance.Restore("Send me tomorrow"));
+        Assert.Equal("Send me tomorrow", cut.Find("[data-testid=composer-input]").GetAttribute("value"));
+
+        cut.Find("[data-testid=composer-input]").Input("Something new");
+        await cut.InvokeAsync(() => cut.Instance.Restore("Older text"));
+        Assert.Equal("Something new", cut.Instance.Text);
+    }
+
     private IRenderedComponent<ChatComposer> RenderComposer(bool isGenerating, bool stopping = false, bool disabled = false) =>
         Render<ChatComposer>(p => p
             .Add(c => c.IsGenerating, isGenerating)

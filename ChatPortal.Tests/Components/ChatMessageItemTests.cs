@@ -209,6 +209,47 @@ public sealed class ChatMessageItemTests : ComponentTest
         Assert.False(string.IsNullOrEmpty(typing.GetAttribute("aria-label")));
     }
 
+    [Fact]
+    public void AnAnswerShowsItsModelAndTheUsageTheModelReported()
+    {
+        var message = Assistant("Done", MessageStatus.Completed) with { ModelId = "model-a", Usage = new AnswerUsage(1234, 56, Estimated: false, FirstTokenMs: 420, TokensPerSecond: 51.7) };
+
+        var cut = Render<ChatMessageItem>(p => p.Add(c => c.Message, message).Add(c => c.ModelName, "Model A"));
+
+        var usage = cut.Find("[data-testid=answer-usage]");
+        Assert.Equal("false", usage.GetAttribute("data-estimated"));
+        Assert.Equal("Model A", cut.Find("[data-testid=answer-model]").TextContent);
+        var text = System.Text.RegularExpressions.Regex.Replace(usage.TextContent, @"\s+", " ").Trim();
+        Assert.Contains("1,234 in · 56 out", text);
+        Assert.Contains("420 ms to first token", text);
+        Assert.Contains("52 tokens/s", text);
+        Assert.DoesNotContain("estimated", text);
+    }
+
+    [Fact]
+    public void AnEstimatedUsageSaysItIsAnEstimate()
+    {
+        var message = Assistant("Stopped early", MessageStatus.Cancelled) with { ModelId = "gone-model", Usage = new AnswerUsage(100, 20, Estimated: true, FirstTokenMs: 1500) };
+
+        var cut = RenderMessage(message);
+
+        var usage = cut.Find("[data-testid=answer-usage]");
+        Assert.Equal("true", usage.GetAttribute("data-estimated"));
+        Assert.Equal("gone-model", cut.Find("[data-testid=answer-model]").TextContent); // a model no longer configured: its id
+        var text = System.Text.RegularExpressions.Regex.Replace(usage.TextContent, @"\s+", " ").Trim();
+        Assert.Contains("~100 in · ~20 out (estimated)", text);
+        Assert.Contains("1.5 s to first token", text);
+        Assert.DoesNotContain("tokens/s", text);
+    }
+
+    [Fact]
+    public void QuestionsAndAnswersBeingWrittenShowNoUsage()
+    {
+        Assert.Empty(RenderMessage(new ChatMessage("u1", ChatRole.User, "Hi", MessageStatus.Completed, Now)).FindAll("[data-testid=answer-usage]"));
+        Assert.Empty(RenderMessage(Assistant("Partial", MessageStatus.Streaming) with { ModelId = "m" }).FindAll("[data-testid=answer-usage]"));
+        Assert.Empty(RenderMessage(Assistant("Old answer", MessageStatus.Completed)).FindAll("[data-testid=answer-usage]")); // stored before usage was recorded
+    }
+
     private IRenderedComponent<ChatMessageItem> RenderMessage(ChatMessage message) =>
         Render<ChatMessageItem>(p => p.Add(c => c.Message, message));
 

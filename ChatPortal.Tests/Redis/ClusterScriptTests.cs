@@ -15,26 +15,22 @@ namespace ChatPortal.Tests.Redis;
 [Collection(SharedClusterCollection.Name)]
 public sealed class ClusterScriptTests : IAsyncLifetime
 {
-    private readonly string _dir = Directory.CreateTempSubdirectory("chatportal-cluster-").FullName;
-    private readonly int _lbPort = FreePort.Next();
-    private readonly int _basePort = FreePort.Next();
-    private readonly int _redisPort = FreePort.Next();
-    private readonly int _postgresPort = FreePort.Next();
+    private readonly ClusterScript _script = new(new Dictionary<string, string> { ["ChatPortal__Model__Simulated__TokensPerSecond"] = "30" });
 
-    private Uri Balancer => new($"http://127.0.0.1:{_lbPort}/");
+    private Uri Balancer => new($"http://127.0.0.1:{_script.BalancerPort}/");
 
     public async Task InitializeAsync()
     {
-        var (code, output) = await RunAsync("up", "2");
+        var (code, output) = await _script.RunAsync("up", "2");
         Assert.True(code == 0, $"cluster.sh up failed ({code}):\n{output}");
-        Assert.Contains($"http://127.0.0.1:{_lbPort}", output);
-        Assert.Contains($"127.0.0.1:{_postgresPort}", output);
+        Assert.Contains($"http://127.0.0.1:{_script.BalancerPort}", output);
+        Assert.Contains($"127.0.0.1:{_script.PostgresPort}", output);
     }
 
     public async Task DisposeAsync()
     {
-        await RunAsync("down");
-        Directory.Delete(_dir, recursive: true);
+        await _script.RunAsync("down");
+        _script.DeleteDirectory();
     }
 
     [Fact]
@@ -95,7 +91,7 @@ public sealed class ClusterScriptTests : IAsyncLifetime
     [Fact]
     public async Task ItStartsAPostgresWithTheClusterDatabaseAndHandsItToEveryNode()
     {
-        var connectionString = $"Host=127.0.0.1;Port={_postgresPort};Username=chatportal;Database=chatportal;Pooling=false";
+        var connectionString = $"Host=127.0.0.1;Port={_script.PostgresPort};Username=chatportal;Database=chatportal;Pooling=false";
         await using (var connection = new NpgsqlConnection(connectionString))
         {
             await connection.OpenAsync();
@@ -114,37 +110,10 @@ public sealed class ClusterScriptTests : IAsyncLifetime
     /// <summary>The environment cluster.sh gave a node's process (/proc/PID/environ).</summary>
     private async Task<Dictionary<string, string>> NodeEnvironmentAsync(string node)
     {
-        var pid = (await File.ReadAllTextAsync(Path.Combine(_dir, node + ".pid"))).Trim();
+        var pid = (await File.ReadAllTextAsync(Path.Combine(_script.Directory, node + ".pid"))).Trim();
         var environ = await File.ReadAllTextAsync($"/proc/{pid}/environ");
         return environ.Split('\0', StringSplitOptions.RemoveEmptyEntries)
             .Select(v => v.Split('=', 2))
             .ToDictionary(p => p[0], p => p.Length > 1 ? p[1] : "");
-    }
-
-    private async Task<(int Code, string Output)> RunAsync(params string[] args)
-    {
-        var info = new ProcessStartInfo(Path.Combine(RepositoryPaths.Root, "cluster.sh"))
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            WorkingDirectory = RepositoryPaths.Root,
-        };
-        foreach (var arg in args)
-        {
-            info.ArgumentList.Add(arg);
-        }
-
-        info.Environment["CLUSTER_DIR"] = _dir;
-        info.Environment["CLUSTER_LB_PORT"] = _lbPort.ToString();
-        info.Environment["CLUSTER_BASE_PORT"] = _basePort.ToString();
-        info.Environment["CLUSTER_REDIS_PORT"] = _redisPort.ToString();
-        info.Environment["CLUSTER_POSTGRES_PORT"] = _postgresPort.ToString();
-        info.Environment["CHATPORTAL_NODE_DIR"] = RepositoryPaths.NodeDirectory;
-        info.Environment["ChatPortal__Model__Simulated__TokensPerSecond"] = "30";
-        using var process = Process.Start(info)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        await process.WaitForExitAsync().WaitAsync(TimeSpan.FromMinutes(3));
-        return (process.ExitCode, await stdout + await stderr);
     }
 }

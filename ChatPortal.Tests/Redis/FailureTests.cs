@@ -182,12 +182,12 @@ public sealed class FailureTests
 
     private static async Task<long> SubscribersAsync(Cluster cluster)
     {
-        // Channels use the cluster's key prefix; count subscribers of every "…cancel" channel.
-        var channels = (RedisResultArray)await cluster.Redis.ExecuteAsync("PUBSUB", "CHANNELS", "*cancel");
+        // Channels use the cluster's key prefix and are sharded; count subscribers of every "…cancel" channel.
+        var channels = (RedisResultArray)await cluster.Redis.ExecuteAsync("PUBSUB", "SHARDCHANNELS", "*cancel");
         long total = 0;
         foreach (var channel in channels.Values)
         {
-            var numsub = (StackExchange.Redis.RedisResult[])(await cluster.Redis.ExecuteAsync("PUBSUB", "NUMSUB", (string)channel!))!;
+            var numsub = (StackExchange.Redis.RedisResult[])(await cluster.Redis.ExecuteAsync("PUBSUB", "SHARDNUMSUB", (string)channel!))!;
             total += (long)numsub[1];
         }
 

@@ -154,15 +154,24 @@ public sealed class StoreFaultTests
             .Select(r => (string)r.Values.First()!).Order(StringComparer.Ordinal).ToList();
         Assert.Equal(expected, applied);
 
-        // Both nodes work on the schema they share.
+        // One Data Protection key for the cluster, made at start under a lock: a ring of its own on each node would
+        // refuse the other's cookies.
+        Assert.Single(await cluster.Postgres.QueryAsync(cluster.Database, "SELECT id FROM data_protection_keys"));
+
+        // Both nodes work on the schema they share, for the same user.
         var user = new ChatUser();
+        var conversations = new List<string>();
         foreach (var node in cluster.Nodes)
         {
             using var api = user.On(node.BaseAddress);
             var id = await api.CreateConversationAsync();
+            conversations.Add(id);
             using var response = await api.SendAsync(id, $"hello {node.NodeId}");
             Assert.Equal("completed", (await StreamResult.ReadAsync(response)).Status);
         }
+
+        using var onA = user.On(cluster.A.BaseAddress);
+        Assert.Equal(2, (await onA.GetConversationAsync(conversations[1])).GetProperty("messages").GetArrayLength());
     }
 
     [Fact]

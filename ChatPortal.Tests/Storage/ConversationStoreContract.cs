@@ -512,6 +512,116 @@ public abstract partial class ConversationStoreContract(StoreDatabase database) 
 
     private sealed record HeldClaimView(string TaskId, long Fence, bool CancelRequested);
 
+    [Fact]
+    public async Task ModelAndInstructionsAreStoredPerConversationForItsOwnerOnly()
+    {
+        var (user, mallory) = (NewUser(), NewUser());
+        var first = await Store.CreateAsync(user);
+        var second = await Store.CreateAsync(user);
+
+        Assert.True(await Store.SetModelAsync(user, first.Id, "model-b"));
+        Assert.True(await Store.SetInstructionsAsync(user, first.Id, "Answer in French."));
+        Assert.False(await Store.SetModelAsync(mallory, first.Id, "model-c"));
+        Assert.False(await Store.SetInstructionsAsync(mallory, first.Id, "Leak everything."));
+
+        var stored = (await Store.GetAsync(user, first.Id))!;
+        Assert.Equal(("model-b", "Answer in French."), (stored.ModelId, stored.Instructions));
+        var untouched = (await Store.GetAsync(user, second.Id))!;
+        Assert.Equal((null, null), (untouched.ModelId, untouched.Instructions));
+
+        // The claim of an answer hands them to the engine; a start naming a model chooses it in the same transaction.
+        var (start, claimed) = await ClaimAsync(first.Id, user, "Bonjour ?");
+        Assert.Equal(("model-b", "Answer in French."), (claimed.ModelId, claimed.Instructions));
+        await Store.CommitAnswerAsync(Answer(start, claimed, "Bonjour !"));
+        var switched = await Store.StartAnswerAsync(Ask(first.Id, user, "Et maintenant ?") with { ModelId = "model-c" });
+        Assert.Equal("model-c", switched.ModelId);
+        Assert.Equal("model-c", (await Store.GetAsync(user, first.Id))!.ModelId);
+
+        Assert.True(await Store.SetInstructionsAsync(user, second.Id, "x"));
+        Assert.True(await Store.SetInstructionsAsync(user, second.Id, null));
+        Assert.Null((await Store.GetAsync(user, second.Id))!.Instructions);
+    }
+
+    [Fact]
+    public async Task AnAnswersModelAndUsageAreStoredWithItAndInTheLedgerThatOutlivesTheConversation()
+    {
+        var user = NewUser();
+        var model = $"model-{Ids.NewMessageId()}";
+        var conversation = await Store.CreateAsync(user);
+        var (start, claimed) = await ClaimAsync(conversation.Id, user, "How much?");
+        var usage = new AnswerUsage(120, 45, Estimated: false, FirstTokenMs: 310, TokensPerSecond: 52.5);
+        var answer = Answer(start, claimed, "This much.");
+        Assert.Equal(AnswerCommitOutcome.Committed, await Store.CommitAnswerAsync(answer with { Answer = answer.Answer with { ModelId = model, Usage = usage } }));
+
+        // As stored (the cache is bypassed by a second node).
+        var other = await OpenNodeAsync("node-b");
+        var stored = (await other.Store.GetAsync(user, conversation.Id))!.Messages[^1];
+        Assert.Equal(model, stored.ModelId);
+        Assert.Equal(usage, stored.Usage);
+
+        // A stopped answer with an estimate, then the conversation is deleted: the ledger keeps both.
+        var (stop, stopClaim) = await ClaimAsync(conversation.Id, user, "And now?");
+        var stopped = Answer(stop, stopClaim, "Parti", MessageStatus.Cancelled);
+        await Store.CommitAnswerAsync(stopped with { Answer = stopped.Answer with { ModelId = model, Usage = new AnswerUsage(200, 2, Estimated: true) } });
+        Assert.Equal(HistoryChange.Done, await Store.DeleteAsync(user, conversation.Id));
+
+        var today = DateOnly.FromDateTime(DateTime.UtcNow);
+        Assert.Equal(120 + 45 + 200 + 2, await Node.Usage.TokensUsedAsync(user, today));
+        var report = await Node.Usage.GetAsync(today.AddDays(-6), today, maxUsers: 1000);
+        var byModel = Assert.Single(report.Models, m => m.ModelId == model);
+        Assert.Equal(new ChatPortal.Core.Usage.UsageTotals(320, 47, Answers: 2, Stopped: 1, Failed: 0), byModel.Totals);
+        var byUser = Assert.Single(report.Users, u => u.UserId == user);
+        Assert.Equal(367, byUser.TokensToday);
+        Assert.Equal(byModel.Totals, byUser.Totals);
+        Assert.Contains(report.Days, d => d.Day == today && d.ModelId == model && d.Tokens == 367 && d.Answers == 2);
+        Assert.True(report.Totals.Tokens >= 367);
+    }
+
+    [Fact]
+    public async Task TheDailyQuotaIsCheckedWhenAnAnswerStartsAndStoresNothingWhenReached()
+    {
+        var user = NewUser();
+        var conversation = await Store.CreateAsync(user);
+        var (start, claimed) = await ClaimAsync(conversation.Id, user, "First");
+        var answer = Answer(start, claimed, "Answer");
+        await Store.CommitAnswerAsync(answer with { Answer = answer.Answer with { Usage = new AnswerUsage(30, 20, Estimated: false) } });
+
+        // 50 used of 51: the next answer may start (a check at start, not a reservation).
+        var second = Ask(conversation.Id, user, "Second") with { TokensPerDay = 51 };
+        var under = await Store.StartAnswerAsync(second);
+        Assert.Equal(AnswerStartOutcome.Claimed, under.Outcome);
+        await Store.CommitAnswerAsync(Answer(second, under, "Second answer"));
+
+        var messages = (await MessagesAsync(user, conversation.Id)).Count;
+        var refused = await Store.StartAnswerAsync(Ask(conversation.Id, user, "Third") with { TokensPerDay = 50 });
+        Assert.Equal(AnswerStartOutcome.QuotaExceeded, refused.Outcome);
+        Assert.Equal(50, refused.TokensUsedToday);
+        Assert.Equal(messages, (await MessagesAsync(user, conversation.Id)).Count);
+        Assert.Null(await Store.FindActiveAnswerAsync(conversation.Id));
+
+        // Another user's day is their own.
+        var other = NewUser();
+        var theirs = await Store.CreateAsync(other);
+        Assert.Equal(AnswerStartOutcome.Claimed, (await Store.StartAnswerAsync(Ask(theirs.Id, other, "Mine") with { TokensPerDay = 50 })).Outcome);
+    }
+
+    [Fact]
+    public async Task AGeneratedTitleReplacesOnlyTheTitleTakenFromTheQuestion()
+    {
+        var user = NewUser();
+        var renamed = await Store.CreateAsync(user);
+        var named = await Store.CreateAsync(user);
+        await AnswerAsync(renamed.Id, user, "what is a fencing token", "A number.");
+        await AnswerAsync(named.Id, user, "what is a lease", "A promise.");
+        await Store.RenameAsync(user, renamed.Id, "My own name");
+
+        Assert.False(await Store.ReplaceTitleAsync(renamed.Id, Conversation.TitleFrom("what is a fencing token"), "Fencing tokens"));
+        Assert.True(await Store.ReplaceTitleAsync(named.Id, Conversation.TitleFrom("what is a lease"), "Leases explained"));
+
+        Assert.Equal("My own name", (await Store.GetAsync(user, renamed.Id))!.Title);
+        Assert.Equal("Leases explained", (await Store.GetAsync(user, named.Id))!.Title);
+    }
+
     /// <summary>What a message says and where it hangs (timestamps round to the provider's precision).</summary>
     private static List<(string Id, ChatRole Role, string Content, MessageStatus Status, string? ParentId)> Shape(IEnumerable<ChatMessage> messages) =>
         [.. messages.Select(m => (m.Id, m.Role, m.Content, m.Status, m.ParentId))];

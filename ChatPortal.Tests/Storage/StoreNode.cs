@@ -37,6 +37,8 @@ public sealed class StoreNode : IAsyncDisposable
 
     public InstanceLeases Leases => _services.GetRequiredService<InstanceLeases>();
 
+    public ChatPortal.Core.Usage.IUsageReports Usage => _services.GetRequiredService<ChatPortal.Core.Usage.IUsageReports>();
+
     public IDbContextFactory<ChatPortalDbContext> Contexts => _services.GetRequiredService<IDbContextFactory<ChatPortalDbContext>>();
 
     /// <summary>Statements this node sent (the production counter the dashboard shows).</summary>

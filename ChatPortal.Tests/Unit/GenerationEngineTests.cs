@@ -4,9 +4,11 @@ using System.Text;
 using ChatPortal.Core;
 using ChatPortal.Core.Conversations;
 using ChatPortal.Core.Generation;
+using ChatPortal.Core.Tasks;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using ChatMessage = ChatPortal.Core.Conversations.ChatMessage;
 using ChatRole = ChatPortal.Core.Conversations.ChatRole;
 
@@ -343,16 +345,24 @@ public sealed class GenerationEngineTests : IAsyncDisposable
     }
 
     [Fact]
-    public async Task AFailingModelEndsFailedWithItsReasonAndKeepsThePartialText()
+    public async Task AFailingModelEndsFailedWithAReasonWithoutInternalsAnErrorIdAndKeepsThePartialText()
     {
-        Build(Throws(new InvalidOperationException("upstream exploded"), "Partial ", "text"));
+        var log = new CapturedLog();
+        Build(Throws(new InvalidOperationException("upstream exploded at http://10.0.0.7:8000 with key sk-secret"), "Partial ", "text"),
+            configure: services => services.AddSingleton<ILoggerProvider>(log));
         var conversationId = await NewConversationAsync();
         var task = await StartAsync(conversationId, "Question");
 
         var final = await task.Completion.WaitAsync(Patience);
 
         Assert.Equal(GenerationStatus.Failed, final.Status);
-        Assert.Contains("upstream exploded", final.Reason);
+        var reason = Assert.IsType<string>(final.Reason);
+        Assert.Matches(@"^The model failed\. \(error [0-9a-f]{8}\)$", reason);
+        Assert.DoesNotContain("10.0.0.7", reason);
+        Assert.DoesNotContain("sk-secret", reason);
+        var errorId = reason[^9..^1];
+        var entry = Assert.Single(log.Entries, e => e.Message.Contains(errorId, StringComparison.Ordinal));
+        Assert.Contains("upstream exploded", entry.Exception?.Message);
         var answer = Assert.Single(await MessagesAsync(conversationId), m => m.Role == ChatRole.Assistant);
         Assert.Equal(MessageStatus.Failed, answer.Status);
         Assert.Equal("Partial text", answer.Content);
@@ -550,6 +560,168 @@ public sealed class GenerationEngineTests : IAsyncDisposable
         Assert.Equal("Stored", answer.Content);
     }
 
+    [Fact]
+    public async Task TheUsageTheModelReportsIsStoredWithTheAnswerAndTheModel()
+    {
+        Build(new TestChatClient { GetStreamingResponseAsyncCallback = (_, _, ct) => StreamThenReport(["Four", " words", " in", " all"], 321, 4, ct) });
+        var conversationId = await NewConversationAsync();
+
+        await (await StartAsync(conversationId, "Count for me")).Completion.WaitAsync(Patience);
+
+        var answer = (await MessagesAsync(conversationId))[^1];
+        Assert.Equal(ModelCatalog.SimulatedId, answer.ModelId);
+        Assert.NotNull(answer.Usage);
+        Assert.Equal((321, 4, false), (answer.Usage.InputTokens, answer.Usage.OutputTokens, answer.Usage.Estimated));
+        Assert.NotNull(answer.Usage.FirstTokenMs);
+    }
+
+    [Fact]
+    public async Task AStoppedAnswerHasAnEstimatedUsageForWhatWasSentAndShown()
+    {
+        var streamed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var client = StreamsThenWaits(streamed, "Partial", " answer");
+        Build(client);
+        var conversationId = await NewConversationAsync();
+        var task = await StartAsync(conversationId, "Tell me a long story");
+        await streamed.Task.WaitAsync(Patience);
+
+        await Engine.CancelAsync(task.Id, Alice);
+
+        var answer = (await MessagesAsync(conversationId))[^1];
+        Assert.Equal(MessageStatus.Cancelled, answer.Status);
+        Assert.True(answer.Usage!.Estimated);
+        Assert.Equal(TokenEstimator.Estimate("Partial answer"), answer.Usage.OutputTokens);
+        Assert.Equal(TokenEstimator.Estimate(client.Requests[0]), answer.Usage.InputTokens);
+    }
+
+    [Fact]
+    public async Task TheSimulatedModelReportsItsUsageInWords()
+    {
+        Build(settings: new()
+        {
+            ["ChatPortal:Model:Simulated:TokensPerSecond"] = "1000",
+            ["ChatPortal:Model:Simulated:ResponseTokens"] = "30",
+            ["ChatPortal:Model:Simulated:FirstTokenDelayMs"] = "0",
+        });
+        var conversationId = await NewConversationAsync();
+
+        await (await StartAsync(conversationId, "Three words here")).Completion.WaitAsync(Patience);
+
+        var usage = (await MessagesAsync(conversationId))[^1].Usage!;
+        Assert.False(usage.Estimated);
+        Assert.Equal(30, usage.OutputTokens);
+        Assert.True(usage.InputTokens > 3);
+    }
+
+    [Fact]
+    public async Task AUserPastTheDailyQuotaIsRefusedAtStartWithWhatWasUsed()
+    {
+        Build(new TestChatClient { GetStreamingResponseAsyncCallback = (_, _, ct) => StreamThenReport(["Expensive"], 900, 200, ct) },
+            settings: new() { ["ChatPortal:Limits:TokensPerUserPerDay"] = "1000" });
+        var conversationId = await NewConversationAsync();
+        await (await StartAsync(conversationId, "Spend")).Completion.WaitAsync(Patience);
+
+        var refused = await Engine.StartAsync(Alice, conversationId, "Spend more");
+
+        Assert.Equal(StartOutcome.QuotaExceeded, refused.Outcome);
+        Assert.Equal((1100L, 1000L), (refused.Quota!.Used, refused.Quota.Limit));
+        Assert.Equal(TimeSpan.Zero, refused.Quota.ResetsAt.TimeOfDay);
+        Assert.Equal(2, (await MessagesAsync(conversationId)).Count);
+        Assert.Equal(0, Engine.LocalTasks.Count);
+    }
+
+    [Fact]
+    public async Task AnUnknownModelIsRefusedBeforeAnythingIsStored()
+    {
+        Build(TestChatClient.Yielding("x"));
+        var conversationId = await NewConversationAsync();
+
+        var result = await Engine.StartAsync(Alice, conversationId, "Hello", modelId: "not-configured");
+
+        Assert.Equal(StartOutcome.UnknownModel, result.Outcome);
+        Assert.Empty(await MessagesAsync(conversationId));
+    }
+
+    [Fact]
+    public async Task TheConversationsInstructionsReplaceTheSystemPrompt()
+    {
+        var client = TestChatClient.Yielding("Arr");
+        Build(client, settings: new() { ["ChatPortal:Model:SystemPrompt"] = "The default." });
+        var conversationId = await NewConversationAsync();
+        await Store.SetInstructionsAsync(Alice, conversationId, "Talk like a pirate.");
+
+        await (await StartAsync(conversationId, "Hello")).Completion.WaitAsync(Patience);
+        await Store.SetInstructionsAsync(Alice, conversationId, null);
+        await (await StartAsync(conversationId, "Hello again")).Completion.WaitAsync(Patience);
+
+        Assert.Equal("Talk like a pirate.", client.Requests[0][0].Text);
+        Assert.Equal("The default.", client.Requests[1][0].Text);
+    }
+
+    [Fact]
+    public async Task TheFirstAnswerIsFollowedByATitleFromTheModelAndOnlyTheFirst()
+    {
+        var client = new TestChatClient
+        {
+            GetStreamingResponseAsyncCallback = (messages, options, ct) => options?.MaxOutputTokens == TitleWriter.MaxTokens
+                ? Updates(["\"Pirate greetings.\""], ct)
+                : Updates(["Arr"], ct),
+        };
+        Build(client, settings: new() { ["ChatPortal:Model:GenerateTitles"] = "true" });
+        var changes = new List<ConversationTitleChanged>();
+        using var subscription = _services!.GetRequiredService<ConversationEvents>().Subscribe(c => { lock (changes) { changes.Add(c); } });
+        var conversationId = await NewConversationAsync();
+
+        await (await StartAsync(conversationId, "how do pirates say hello")).Completion.WaitAsync(Patience);
+        await _services!.GetRequiredService<TitleWriter>().WhenIdleAsync().WaitAsync(Patience);
+        await (await StartAsync(conversationId, "and goodbye?")).Completion.WaitAsync(Patience);
+        await _services!.GetRequiredService<TitleWriter>().WhenIdleAsync().WaitAsync(Patience);
+
+        Assert.Equal("Pirate greetings", (await Store.GetAsync(Alice, conversationId))!.Title);
+        Assert.Equal([new ConversationTitleChanged(conversationId, Alice, "Pirate greetings")], changes);
+        Assert.Equal(1, client.Requests.Count(r => r[0].Text == TitleWriter.Instructions));
+        Assert.Equal(3, client.Requests.Count);
+    }
+
+    [Fact]
+    public async Task ARenameBeforeTheTitleArrivesWins()
+    {
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var client = new TestChatClient
+        {
+            GetStreamingResponseAsyncCallback = (_, options, ct) => options?.MaxOutputTokens == TitleWriter.MaxTokens
+                ? AfterRelease(release.Task, "Model title", ct)
+                : Updates(["Answer"], ct),
+        };
+        Build(client, settings: new() { ["ChatPortal:Model:GenerateTitles"] = "true" });
+        var conversationId = await NewConversationAsync();
+
+        await (await StartAsync(conversationId, "a question")).Completion.WaitAsync(Patience);
+        await Store.RenameAsync(Alice, conversationId, "Mine");
+        release.SetResult();
+        await _services!.GetRequiredService<TitleWriter>().WhenIdleAsync().WaitAsync(Patience);
+
+        Assert.Equal("Mine", (await Store.GetAsync(Alice, conversationId))!.Title);
+    }
+
+    private static async IAsyncEnumerable<ChatResponseUpdate> StreamThenReport(string[] texts, int input, int output, [EnumeratorCancellation] CancellationToken ct)
+    {
+        foreach (var text in texts)
+        {
+            await Task.Yield();
+            ct.ThrowIfCancellationRequested();
+            yield return TestChatClient.Update(text);
+        }
+
+        yield return new ChatResponseUpdate(Microsoft.Extensions.AI.ChatRole.Assistant, [new UsageContent(new UsageDetails { InputTokenCount = input, OutputTokenCount = output })]);
+    }
+
+    private static async IAsyncEnumerable<ChatResponseUpdate> AfterRelease(Task release, string text, [EnumeratorCancellation] CancellationToken ct)
+    {
+        await release.WaitAsync(ct);
+        yield return TestChatClient.Update(text);
+    }
+
     public async ValueTask DisposeAsync()
     {
         if (_services is null)
@@ -573,8 +745,13 @@ public sealed class GenerationEngineTests : IAsyncDisposable
 
     private void Build(IChatClient? client = null, Dictionary<string, string?>? settings = null, Action<IServiceCollection>? configure = null)
     {
-        // The embedded default: a SQLite file of this test's own.
-        var all = new Dictionary<string, string?> { ["ChatPortal:DataDirectory"] = _dataDirectory.FullName };
+        // The embedded default: a SQLite file of this test's own. No title requests unless a test asks for them: the
+        // tests here count and read the model's requests for answers.
+        var all = new Dictionary<string, string?>
+        {
+            ["ChatPortal:DataDirectory"] = _dataDirectory.FullName,
+            ["ChatPortal:Model:GenerateTitles"] = "false",
+        };
         foreach (var (key, value) in settings ?? [])
         {
             all[key] = value;
@@ -683,6 +860,12 @@ public sealed class GenerationEngineTests : IAsyncDisposable
 
         public Task<HistoryChange> SelectBranchAsync(string userId, string conversationId, string messageId, CancellationToken cancellationToken = default) => inner.SelectBranchAsync(userId, conversationId, messageId, cancellationToken);
 
+        public Task<bool> SetModelAsync(string userId, string conversationId, string? modelId, CancellationToken cancellationToken = default) => inner.SetModelAsync(userId, conversationId, modelId, cancellationToken);
+
+        public Task<bool> SetInstructionsAsync(string userId, string conversationId, string? instructions, CancellationToken cancellationToken = default) => inner.SetInstructionsAsync(userId, conversationId, instructions, cancellationToken);
+
+        public Task<bool> ReplaceTitleAsync(string conversationId, string expected, string title, CancellationToken cancellationToken = default) => inner.ReplaceTitleAsync(conversationId, expected, title, cancellationToken);
+
         public Task<AnswerStartResult> StartAnswerAsync(AnswerStart start, CancellationToken cancellationToken = default) => inner.StartAnswerAsync(start, cancellationToken);
 
         public Task<ActiveAnswer?> FindActiveAnswerAsync(string conversationId, CancellationToken cancellationToken = default) => inner.FindActiveAnswerAsync(conversationId, cancellationToken);
@@ -735,5 +918,30 @@ public sealed class GenerationEngineTests : IAsyncDisposable
         streamed.TrySetResult();
         await release.WaitAsync(ct);
         yield return TestChatClient.Update(" after");
+    }
+
+    /// <summary>Log entries of the engine, as an operator's log would hold them.</summary>
+    private sealed class CapturedLog : ILoggerProvider, ILogger
+    {
+        public System.Collections.Concurrent.ConcurrentQueue<(string Message, Exception? Exception)> Entries { get; } = new();
+
+        public ILogger CreateLogger(string categoryName) => this;
+
+        public IDisposable? BeginScope<TState>(TState state)
+            where TState : notnull => null;
+
+        public bool IsEnabled(LogLevel logLevel) => logLevel >= LogLevel.Warning;
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+        {
+            if (IsEnabled(logLevel))
+            {
+                Entries.Enqueue((formatter(state, exception), exception));
+            }
+        }
+
+        public void Dispose()
+        {
+        }
     }
 }

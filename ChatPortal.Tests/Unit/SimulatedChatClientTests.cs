@@ -177,12 +177,32 @@ public sealed partial class SimulatedChatClientTests
             },
         }), TimeProvider.System);
 
+    [Theory]
+    [InlineData("How do I stop a running answer on another node?", "Stop a running answer on another node")]
+    [InlineData("what is a fencing token", "A fencing token")]
+    [InlineData("Redis", "Redis")]
+    [InlineData("", "Chat")]
+    public async Task AskedForAFewTokensItNamesTheConversation(string question, string title)
+    {
+        var client = Client(responseTokens: 120);
+
+        var response = await client.GetResponseAsync(
+            [new ChatMessage(ChatRole.System, "Write a title."), new ChatMessage(ChatRole.User, question + "\n\n---\n\nThe answer.")],
+            new ChatOptions { MaxOutputTokens = 24 });
+
+        Assert.Equal(title, response.Text.Trim());
+    }
+
     private static async Task<List<string>> StreamAsync(IChatClient client, string question)
     {
         var tokens = new List<string>();
         await foreach (var update in client.GetStreamingResponseAsync([new ChatMessage(ChatRole.User, question)]))
         {
-            tokens.Add(update.Text);
+            // The last update reports usage and carries no text.
+            if (update.Contents.OfType<TextContent>().Any())
+            {
+                tokens.Add(update.Text);
+            }
         }
 
         return tokens;

@@ -1,6 +1,7 @@
 using ChatPortal.Core;
 using ChatPortal.Core.Coordination;
 using ChatPortal.Core.Generation;
+using ChatPortal.Core.Tasks;
 using ChatPortal.Core.Telemetry;
 using ChatPortal.Hosting;
 

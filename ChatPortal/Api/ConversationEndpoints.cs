@@ -18,7 +18,7 @@ public static class ConversationEndpoints
         group.MapGet("/", ListAsync);
         group.MapGet("/{id}", GetAsync);
         group.MapDelete("/{id}/messages", ClearAsync);
-        group.MapPatch("/{id}", RenameAsync);
+        group.MapPatch("/{id}", UpdateAsync);
         group.MapDelete("/{id}", DeleteAsync);
         group.MapPost("/{id}/restore", RestoreAsync);
         group.MapGet("/{id}/export", ExportAsync);
@@ -137,15 +137,17 @@ public static class ConversationEndpoints
             // answers (the end of the branch on screen), beside that question's other answers.
             var text = engine.LocalTasks.Find(running.TaskId)?.Text ?? "";
             var question = conversation.Messages.Count > 0 ? conversation.Messages[^1].Id : null;
-            messages.Add(new MessageDto(running.TaskId, "assistant", text, "streaming", null, question,
-                [.. tree.ChildrenOf(question).Select(m => m.Id), running.TaskId]));
+            messages.Add(new MessageDto(running.TaskId, "assistant", text, "streaming", ParentId: question,
+                SiblingIds: [.. tree.ChildrenOf(question).Select(m => m.Id), running.TaskId]));
         }
 
         return TypedResults.Ok(new ConversationDto(
             conversation.Id,
             conversation.Title,
             messages,
-            running is null ? null : new ActiveTaskDto(running.TaskId, running.Node)));
+            running is null ? null : new ActiveTaskDto(running.TaskId, running.Node),
+            engine.Models.Resolve(conversation.ModelId).Id,
+            conversation.Instructions));
     }
 
     private static async Task<IResult> ClearAsync(string id, HttpContext context, IConversationStore store) =>
@@ -159,18 +161,37 @@ public static class ConversationEndpoints
             _ => ApiUser.NotFound("The conversation"),
         };
 
-    private static async Task<IResult> RenameAsync(string id, HttpContext context, IConversationStore store)
+    /// <summary>Renames a conversation, chooses its model, sets its instructions: any of the three, validated before any is applied.</summary>
+    private static async Task<IResult> UpdateAsync(string id, HttpContext context, IConversationStore store, GenerationEngine engine, IOptions<ChatPortalOptions> options)
     {
-        var (title, problem) = await ReadTitleAsync(context.Request, context.RequestAborted);
+        var (change, problem) = await ReadChangeAsync(context.Request, engine.Models, options.Value.Limits.MaxInstructionsChars, context.RequestAborted);
         if (problem is not null)
         {
             return problem;
         }
 
-        var renamed = await store.RenameAsync(ApiUser.Id(context), id, title, context.RequestAborted);
-        return renamed is null
+        var userId = ApiUser.Id(context);
+        var found = true;
+        if (change.Title is { } title)
+        {
+            found = await store.RenameAsync(userId, id, title, context.RequestAborted) is not null;
+        }
+
+        if (found && change.SetsModel)
+        {
+            found = await store.SetModelAsync(userId, id, change.Model, context.RequestAborted);
+        }
+
+        if (found && change.SetsInstructions)
+        {
+            found = await store.SetInstructionsAsync(userId, id, change.Instructions, context.RequestAborted);
+        }
+
+        var conversation = found ? await store.GetAsync(userId, id, context.RequestAborted) : null;
+        return conversation is null
             ? ApiUser.NotFound("The conversation")
-            : TypedResults.Ok(new ConversationListItem(renamed.Id, renamed.Title, renamed.UpdatedAt));
+            : TypedResults.Ok(new ConversationSettings(conversation.Id, conversation.Title, conversation.UpdatedAt,
+                engine.Models.Resolve(conversation.ModelId).Id, conversation.Instructions));
     }
 
     /// <summary>Deletes a conversation (restorable for a while, then purged); a running answer in it is stopped first.</summary>
@@ -216,23 +237,23 @@ public static class ConversationEndpoints
                 statusCode: StatusCodes.Status404NotFound,
                 title: "Not found");
 
-    private static async Task<IResult> SendAsync(string id, HttpContext context, GenerationEngine engine, IOptions<ChatPortalOptions> options)
+    private static async Task<IResult> SendAsync(string id, HttpContext context, GenerationEngine engine, IOptions<ChatPortalOptions> options, TimeProvider time)
     {
-        var (text, problem) = await ReadTextAsync(context.Request, options.Value.Limits.MaxMessageChars, context.RequestAborted);
-        return problem ?? Streamed(await engine.StartAsync(ApiUser.Id(context), id, text, context.RequestAborted), engine, options.Value);
+        var (text, model, problem) = await ReadMessageAsync(context.Request, options.Value.Limits.MaxMessageChars, context.RequestAborted);
+        return problem ?? Streamed(context, await engine.StartAsync(ApiUser.Id(context), id, text, model, context.RequestAborted), engine, options.Value, time, model);
     }
 
     /// <summary>A new version of question <c>messageId</c> (a branch beside it) and its answer, streamed as a send is.</summary>
-    private static async Task<IResult> EditAsync(string id, string messageId, HttpContext context, GenerationEngine engine, IOptions<ChatPortalOptions> options)
+    private static async Task<IResult> EditAsync(string id, string messageId, HttpContext context, GenerationEngine engine, IOptions<ChatPortalOptions> options, TimeProvider time)
     {
-        var (text, problem) = await ReadTextAsync(context.Request, options.Value.Limits.MaxMessageChars, context.RequestAborted);
-        return problem ?? Streamed(await engine.EditAsync(ApiUser.Id(context), id, messageId, text, context.RequestAborted), engine, options.Value,
+        var (text, model, problem) = await ReadMessageAsync(context.Request, options.Value.Limits.MaxMessageChars, context.RequestAborted);
+        return problem ?? Streamed(context, await engine.EditAsync(ApiUser.Id(context), id, messageId, text, model, context.RequestAborted), engine, options.Value, time, model,
             "There is no question with this id in the conversation.");
     }
 
     /// <summary>Answer <c>messageId</c> written again: a new answer beside it, streamed as a send is; the old one stays.</summary>
-    private static async Task<IResult> RegenerateAsync(string id, string messageId, HttpContext context, GenerationEngine engine, IOptions<ChatPortalOptions> options) =>
-        Streamed(await engine.RegenerateAsync(ApiUser.Id(context), id, messageId, context.RequestAborted), engine, options.Value,
+    private static async Task<IResult> RegenerateAsync(string id, string messageId, HttpContext context, GenerationEngine engine, IOptions<ChatPortalOptions> options, TimeProvider time) =>
+        Streamed(context, await engine.RegenerateAsync(ApiUser.Id(context), id, messageId, modelId: null, context.RequestAborted), engine, options.Value, time, null,
             "There is no answer with this id in the conversation.");
 
     /// <summary><c>{"messageId"}</c>: shows the branch through that message (down its newest messages); answers as <c>GET</c>.</summary>
@@ -266,9 +287,11 @@ public static class ConversationEndpoints
     }
 
     /// <summary>The answer of a start: its event stream, or the problem that kept it from starting.</summary>
-    private static IResult Streamed(StartResult result, GenerationEngine engine, ChatPortalOptions options, string? unknownMessage = null) => result.Outcome switch
+    private static IResult Streamed(HttpContext context, StartResult result, GenerationEngine engine, ChatPortalOptions options, TimeProvider time, string? model, string? unknownMessage = null) => result.Outcome switch
     {
         StartOutcome.Started => new TaskStreamResult(result.Task!.Info, engine, announce: true),
+        StartOutcome.QuotaExceeded => QuotaProblem(context, result.Quota!, time.GetUtcNow()),
+        StartOutcome.UnknownModel => UnknownModel(model!),
         StartOutcome.TooManyAnswers => TypedResults.Problem(
             detail: $"You already have {options.Limits.ConcurrentAnswersPerUser} answers being generated; wait for one to finish or stop it.",
             statusCode: StatusCodes.Status429TooManyRequests,
@@ -283,14 +306,31 @@ public static class ConversationEndpoints
         _ => ApiUser.NotFound("The conversation"),
     };
 
-    /// <summary>Reads <c>{"text": "..."}</c>; a bad body is a 400 or 413 problem, never a 500.</summary>
-    internal static async Task<(string Text, IResult? Problem)> ReadTextAsync(HttpRequest request, int maxChars, CancellationToken cancellationToken)
+    /// <summary>429 with <c>Retry-After</c> until the quota resets (midnight UTC), and the sentence the chat shows too.</summary>
+    private static IResult QuotaProblem(HttpContext context, Core.Limits.DailyTokenQuota quota, DateTimeOffset now)
+    {
+        context.Response.Headers.RetryAfter = quota.RetryAfterSeconds(now).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        return TypedResults.Problem(
+            detail: quota.Describe(now),
+            statusCode: StatusCodes.Status429TooManyRequests,
+            title: "Daily token quota reached",
+            extensions: new Dictionary<string, object?> { ["tokensUsed"] = quota.Used, ["tokensPerDay"] = quota.Limit, ["resetsAt"] = quota.ResetsAt });
+    }
+
+    private static IResult UnknownModel(string model) =>
+        TypedResults.Problem(
+            detail: $"There is no model '{model}'; GET /api/models lists the models this node offers.",
+            statusCode: StatusCodes.Status400BadRequest,
+            title: "Unknown model");
+
+    /// <summary>Reads <c>{"text": "...", "model": "..."}</c> (model optional); a bad body is a 400 or 413 problem, never a 500.</summary>
+    internal static async Task<(string Text, string? Model, IResult? Problem)> ReadMessageAsync(HttpRequest request, int maxChars, CancellationToken cancellationToken)
     {
         // JSON escapes can take up to 6 bytes per character; anything bigger is too long whatever it holds.
         var maxBytes = (long)maxChars * 6 + 1024;
         if (request.ContentLength > maxBytes)
         {
-            return ("", TooLong(maxChars));
+            return ("", null, TooLong(maxChars));
         }
 
         JsonDocument document;
@@ -301,11 +341,11 @@ public static class ConversationEndpoints
         }
         catch (LimitedStream.TooLargeException)
         {
-            return ("", TooLong(maxChars));
+            return ("", null, TooLong(maxChars));
         }
         catch (JsonException)
         {
-            return ("", BadRequest("The body must be JSON like {\"text\": \"your message\"}."));
+            return ("", null, BadRequest("The body must be JSON like {\"text\": \"your message\"}."));
         }
 
         using (document)
@@ -314,52 +354,121 @@ public static class ConversationEndpoints
                 || !document.RootElement.TryGetProperty("text", out var element)
                 || element.ValueKind != JsonValueKind.String)
             {
-                return ("", BadRequest("The body must be a JSON object with a string property \"text\"."));
+                return ("", null, BadRequest("The body must be a JSON object with a string property \"text\"."));
             }
 
             var text = element.GetString() ?? "";
             if (string.IsNullOrWhiteSpace(text))
             {
-                return ("", BadRequest("The message is empty."));
+                return ("", null, BadRequest("The message is empty."));
             }
 
-            return text.Length > maxChars ? ("", TooLong(maxChars)) : (text, null);
+            string? model = null;
+            if (document.RootElement.TryGetProperty("model", out var modelElement) && modelElement.ValueKind != JsonValueKind.Null)
+            {
+                if (modelElement.ValueKind != JsonValueKind.String || string.IsNullOrWhiteSpace(modelElement.GetString()))
+                {
+                    return ("", null, BadRequest("\"model\" must be the id of a model (GET /api/models), or left out."));
+                }
+
+                model = modelElement.GetString();
+            }
+
+            return text.Length > maxChars ? ("", null, TooLong(maxChars)) : (text, model, null);
         }
     }
 
-    /// <summary>Reads <c>{"title": "..."}</c>: 1-200 characters after trimming.</summary>
-    internal static async Task<(string Title, IResult? Problem)> ReadTitleAsync(HttpRequest request, CancellationToken cancellationToken)
+    /// <summary>What a <c>PATCH</c> changes; a property left out of the body is not changed.</summary>
+    internal sealed record ConversationChange(string? Title, bool SetsModel, string? Model, bool SetsInstructions, string? Instructions);
+
+    /// <summary>
+    /// Reads <c>{"title", "model", "instructions"}</c>, each optional but not all: a title of 1-200 characters after
+    /// trimming; a configured model's id (null: the default); instructions up to <c>Limits:MaxInstructionsChars</c>
+    /// (null or blank: the configured system prompt).
+    /// </summary>
+    internal static async Task<(ConversationChange Change, IResult? Problem)> ReadChangeAsync(HttpRequest request, ModelCatalog models, int maxInstructions, CancellationToken cancellationToken)
     {
         const int maxTitle = 200;
+        var none = new ConversationChange(null, false, null, false, null);
         JsonDocument document;
         try
         {
-            using var limited = new LimitedStream(request.Body, 16 * 1024);
+            using var limited = new LimitedStream(request.Body, (long)maxInstructions * 6 + 16 * 1024);
             document = await JsonDocument.ParseAsync(limited, cancellationToken: cancellationToken);
         }
         catch (Exception ex) when (ex is JsonException or LimitedStream.TooLargeException)
         {
-            return ("", TitleProblem("The body must be JSON like {\"title\": \"a name\"}."));
+            return (none, ChangeProblem("Invalid change", "The body must be JSON like {\"title\": \"a name\"}, {\"model\": \"an id\"} or {\"instructions\": \"…\"}."));
         }
 
         using (document)
         {
-            if (document.RootElement.ValueKind != JsonValueKind.Object
-                || !document.RootElement.TryGetProperty("title", out var element)
-                || element.ValueKind != JsonValueKind.String)
+            var root = document.RootElement;
+            if (root.ValueKind != JsonValueKind.Object)
             {
-                return ("", TitleProblem("The body must be a JSON object with a string property \"title\"."));
+                return (none, ChangeProblem("Invalid change", "The body must be a JSON object with \"title\", \"model\" or \"instructions\"."));
             }
 
-            var title = (element.GetString() ?? "").Trim().ReplaceLineEndings(" ");
-            return title.Length switch
+            string? title = null;
+            if (root.TryGetProperty("title", out var titleElement))
             {
-                0 => ("", TitleProblem("The title is empty.")),
-                > maxTitle => ("", TitleProblem($"The title is longer than {maxTitle} characters.")),
-                _ => (title, null),
-            };
+                if (titleElement.ValueKind != JsonValueKind.String)
+                {
+                    return (none, TitleProblem("The title must be a string."));
+                }
+
+                title = (titleElement.GetString() ?? "").Trim().ReplaceLineEndings(" ");
+                if (title.Length == 0)
+                {
+                    return (none, TitleProblem("The title is empty."));
+                }
+
+                if (title.Length > maxTitle)
+                {
+                    return (none, TitleProblem($"The title is longer than {maxTitle} characters."));
+                }
+            }
+
+            var setsModel = root.TryGetProperty("model", out var modelElement);
+            string? model = null;
+            if (setsModel && modelElement.ValueKind != JsonValueKind.Null)
+            {
+                model = modelElement.ValueKind == JsonValueKind.String ? modelElement.GetString() : null;
+                if (models.Find(model) is null)
+                {
+                    return (none, UnknownModel(modelElement.ToString()));
+                }
+            }
+
+            var setsInstructions = root.TryGetProperty("instructions", out var instructionsElement);
+            string? instructions = null;
+            if (setsInstructions && instructionsElement.ValueKind != JsonValueKind.Null)
+            {
+                if (instructionsElement.ValueKind != JsonValueKind.String)
+                {
+                    return (none, ChangeProblem("Invalid instructions", "The instructions must be a string, or null for the default."));
+                }
+
+                instructions = instructionsElement.GetString()!.Trim();
+                if (instructions.Length > maxInstructions)
+                {
+                    return (none, ChangeProblem("Invalid instructions", $"The instructions are longer than {maxInstructions} characters."));
+                }
+
+                instructions = instructions.Length == 0 ? null : instructions;
+            }
+
+            if (title is null && !setsModel && !setsInstructions)
+            {
+                return (none, ChangeProblem("Invalid change", "The body must set at least one of \"title\", \"model\" and \"instructions\"."));
+            }
+
+            return (new ConversationChange(title, setsModel, model, setsInstructions, instructions), null);
         }
     }
+
+    private static IResult ChangeProblem(string title, string detail) =>
+        TypedResults.Problem(detail: detail, statusCode: StatusCodes.Status400BadRequest, title: title);
 
     private static IResult TitleProblem(string detail) =>
         TypedResults.Problem(detail: detail, statusCode: StatusCodes.Status400BadRequest, title: "Invalid title");

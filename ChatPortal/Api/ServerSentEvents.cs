@@ -1,5 +1,5 @@
 using System.Text.Json;
-using ChatPortal.Core.Generation;
+using ChatPortal.Core.Tasks;
 
 namespace ChatPortal.Api;
 

@@ -1,5 +1,6 @@
 using ChatPortal.Core.Conversations;
 using ChatPortal.Core.Generation;
+using ChatPortal.Core.Tasks;
 
 namespace ChatPortal.Api;
 

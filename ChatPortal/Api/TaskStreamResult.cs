@@ -1,4 +1,5 @@
 using ChatPortal.Core.Generation;
+using ChatPortal.Core.Tasks;
 
 namespace ChatPortal.Api;
 

@@ -11,7 +11,9 @@ using Microsoft.EntityFrameworkCore;
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.AspNetCore.SignalR.StackExchangeRedis;
 using Microsoft.Extensions.Caching.Hybrid;
+using Microsoft.Extensions.Hosting.Internal;
 using Microsoft.Extensions.Options;
+using Microsoft.JSInterop;
 using StackExchange.Redis;
 
 namespace ChatPortal.Hosting;
@@ -24,7 +26,8 @@ internal static class ClusterServiceCollectionExtensions
     public static IServiceCollection AddChatPortalCluster(this IServiceCollection services, IConfiguration configuration)
     {
         services.AddSingleton<CircuitTracker>();
-        services.AddScoped<CircuitHandler>(sp => new CircuitTracker.Handler(sp.GetRequiredService<CircuitTracker>()));
+        services.AddScoped<CircuitHandler>(sp => new CircuitTracker.Handler(sp.GetRequiredService<CircuitTracker>(), sp.GetRequiredService<IJSRuntime>()));
+        services.AddSingleton<NodeDrain>();
         services.AddSignalR();
         services.AddHostedService<TaskEventsBroadcaster>();
 
@@ -33,6 +36,7 @@ internal static class ClusterServiceCollectionExtensions
         var dataProtection = services.AddDataProtection().SetApplicationName(ApplicationName);
         services.AddOptions<KeyManagementOptions>().Configure<IDbContextFactory<ChatPortalDbContext>>((options, contexts) =>
             options.XmlRepository = new DatabaseXmlRepository(contexts));
+        services.AddHostedService<KeyRingInitializer>();
         var certificate = configuration[$"{ChatPortalOptions.SectionName}:DataProtection:CertificatePath"];
         if (!string.IsNullOrWhiteSpace(certificate) && File.Exists(certificate))
         {
@@ -67,29 +71,18 @@ internal static class ClusterServiceCollectionExtensions
         });
         services.AddHybridCache();
         services.AddOptions<CircuitOptions>().Configure<HybridCache>((options, cache) => options.HybridPersistenceCache = cache);
+
+        // A graceful stop moves this node's pages to the other nodes first, while their connections are still up:
+        // before a signal's ApplicationStopping (the console lifetime below), and before answers drain in the host's
+        // "stopping" phase (registered after GenerationShutdown, and the host runs that phase in reverse order).
+        services.AddSingleton<CircuitHandoff>();
+        services.AddHostedService(sp => sp.GetRequiredService<CircuitHandoff>());
+        services.AddSingleton<IHostLifetime>(sp => new ConsoleLifetime(
+            sp.GetRequiredService<IOptions<ConsoleLifetimeOptions>>(),
+            sp.GetRequiredService<IHostEnvironment>(),
+            new HandoffFirstLifetime(sp.GetRequiredService<IHostApplicationLifetime>(), sp.GetRequiredService<CircuitHandoff>()),
+            sp.GetRequiredService<IOptions<HostOptions>>(),
+            sp.GetRequiredService<ILoggerFactory>()));
         return services;
-    }
-}
-
-/// <summary>Counts this node's live Blazor circuits (shown on the dashboard, sent in the heartbeat).</summary>
-public sealed class CircuitTracker
-{
-    private int _count;
-
-    public int Count => Volatile.Read(ref _count);
-
-    internal sealed class Handler(CircuitTracker tracker) : CircuitHandler
-    {
-        public override Task OnCircuitOpenedAsync(Circuit circuit, CancellationToken cancellationToken)
-        {
-            Interlocked.Increment(ref tracker._count);
-            return Task.CompletedTask;
-        }
-
-        public override Task OnCircuitClosedAsync(Circuit circuit, CancellationToken cancellationToken)
-        {
-            Interlocked.Decrement(ref tracker._count);
-            return Task.CompletedTask;
-        }
     }
 }

@@ -64,6 +64,7 @@ public static class WebApplicationBuilderExtensions
         services.AddSingleton<MetricsHistory>();
         services.AddHostedService(sp => sp.GetRequiredService<MetricsHistory>());
         services.AddSingleton<IAdminDashboardSource, ClusterDashboardSource>();
+        services.AddSingleton<UsageDashboard>();
         services.AddCascadingAuthenticationState();
 
         // The message limits are cluster-wide (MessageLimitMiddleware, IMessageLimiter); the endpoints' "messages"
@@ -108,6 +109,13 @@ public static class WebApplicationBuilderExtensions
             context.Response.Headers["X-ChatPortal-Node"] = nodeId;
             return next(context);
         });
+
+        // A stopping node refuses what the balancer pins to it (pages, Blazor connections), so nginx sends those to
+        // another node; the API goes on serving while running answers drain.
+        var drain = app.Services.GetRequiredService<NodeDrain>();
+        app.Use((context, next) => drain.IsDraining && !NodeDrain.ServedWhileDraining(context.Request.Path)
+            ? NodeDrain.RefuseAsync(context)
+            : next(context));
         app.UseExceptionHandler(new ExceptionHandlerOptions
         {
             // A request the framework rejects (bad form, failed antiforgery) is the client's error, not a 500.

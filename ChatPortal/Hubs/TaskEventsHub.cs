@@ -1,4 +1,4 @@
-using ChatPortal.Core.Generation;
+using ChatPortal.Core.Tasks;
 using Microsoft.AspNetCore.SignalR;
 
 namespace ChatPortal.Hubs;

@@ -1,5 +1,5 @@
 using ChatPortal.Core.Coordination;
-using ChatPortal.Core.Generation;
+using ChatPortal.Core.Tasks;
 using Microsoft.Extensions.Logging;
 using StackExchange.Redis;
 

@@ -2,7 +2,7 @@ using System.Collections.Concurrent;
 using System.Runtime.CompilerServices;
 using System.Threading.Channels;
 using ChatPortal.Core.Conversations;
-using ChatPortal.Core.Generation;
+using ChatPortal.Core.Tasks;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using StackExchange.Redis;
@@ -117,7 +117,7 @@ internal sealed class RedisFollowRelay(
 
     /// <summary>
     /// Publishes the rest of a followed task's text and its end on the task's channel (before the end event, on
-    /// the same connection, which keeps the order). Returns the number of PUBLISHes.
+    /// the same connection, which keeps the order on one server). Returns the number of PUBLISHes.
     /// </summary>
     public int PublishFinal(string taskId, TaskEnded outcome)
     {
@@ -340,7 +340,7 @@ internal sealed class RedisFollowRelay(
                     yield return new TaskDelta(answer.Message.Content[received..]);
                 }
 
-                yield return new TaskEnded(GenerationEngine.ToGenerationStatus(answer.Message.Status), answer.Message.Error);
+                yield return new TaskEnded(TaskStates.ToGenerationStatus(answer.Message.Status), answer.Message.Error);
                 yield break;
             }
 

@@ -1,6 +1,6 @@
 using System.Collections.Concurrent;
 using ChatPortal.Core.Coordination;
-using ChatPortal.Core.Generation;
+using ChatPortal.Core.Tasks;
 using Microsoft.Extensions.Logging;
 using StackExchange.Redis;
 
@@ -41,7 +41,8 @@ internal sealed class RedisLifecycleEvents(
         }
 
         // Followers first get the rest of the text and the end on the task's channel, then everyone hears of the
-        // end. One connection keeps the order.
+        // end. One connection keeps the order on one server; on Redis Cluster the two channels may live on two shards,
+        // and nothing needs the order there: a follower ends from its task's channel.
         var commands = 1 + relay.PublishFinal(task.TaskId, outcome);
         redis.PublishJson(redis.Keys.EventsChannel, new LifecycleMessage(TaskLifecycleKind.Ended, task, instance.Id, outcome.Status, tokens, outcome.Reason, cancelLatencyMs), logger);
         return new RedisCost(commands, 1);

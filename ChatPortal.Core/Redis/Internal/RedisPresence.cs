@@ -1,5 +1,5 @@
 using ChatPortal.Core.Coordination;
-using ChatPortal.Core.Generation;
+using ChatPortal.Core.Tasks;
 using ChatPortal.Core.Telemetry;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;

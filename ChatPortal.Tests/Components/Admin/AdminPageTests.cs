@@ -3,6 +3,7 @@ using Bunit;
 using ChatPortal.Admin;
 using ChatPortal.Core.Coordination;
 using ChatPortal.Core.Generation;
+using ChatPortal.Core.Tasks;
 using Microsoft.Extensions.DependencyInjection;
 using static ChatPortal.Tests.Components.Admin.AdminTestData;
 using AdminPage = ChatPortal.Components.Pages.Admin.Admin;

@@ -1,5 +1,6 @@
 using ChatPortal.Admin;
 using ChatPortal.Core.Generation;
+using ChatPortal.Core.Tasks;
 
 namespace ChatPortal.Tests.Components.Admin;
 

@@ -33,6 +33,24 @@ export function init(textarea) {
     });
 }
 
+// Called once the composer is enabled (the conversation loaded) and after each send or stop.
 export function focus(textarea) {
+    restoreDraft(textarea);
     textarea?.focus();
+}
+
+// A page that had to reload because its node died (ReconnectModal.razor.js) kept its unsent draft in the session:
+// put it back, once, in the same conversation, unless something was typed already. The input event tells the server.
+function restoreDraft(textarea) {
+    const key = 'chatportal-draft:' + location.pathname;
+    const draft = textarea ? sessionStorage.getItem(key) : null;
+    if (draft === null) {
+        return;
+    }
+
+    sessionStorage.removeItem(key);
+    if (!textarea.value) {
+        textarea.value = draft;
+        textarea.dispatchEvent(new Event('input', { bubbles: true }));
+    }
 }

@@ -1,5 +1,5 @@
 using System.Text;
-using ChatPortal.Core.Generation;
+using ChatPortal.Core.Tasks;
 
 namespace ChatPortal.Components.Pages.Chat;
 

@@ -2,7 +2,7 @@ using System.Diagnostics;
 using System.Text;
 using System.Threading.Channels;
 
-namespace ChatPortal.Core.Generation;
+namespace ChatPortal.Core.Tasks;
 
 public enum GenerationStatus
 {
@@ -105,10 +105,14 @@ public sealed class GenerationTask : IDisposable
         return true;
     }
 
-    internal void Claimed(long fence, string? parentId)
+    /// <summary>The id of the model writing this answer (the conversation's, or the default); set when the claim is stored.</summary>
+    public string? ModelId { get; private set; }
+
+    internal void Claimed(long fence, string? parentId, string? modelId = null)
     {
         Fence = fence;
         ParentId = parentId;
+        ModelId = modelId;
         ClaimedAt = Environment.TickCount64;
     }
 

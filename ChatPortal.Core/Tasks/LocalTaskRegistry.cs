@@ -1,6 +1,6 @@
 using System.Collections.Concurrent;
 
-namespace ChatPortal.Core.Generation;
+namespace ChatPortal.Core.Tasks;
 
 /// <summary>The tasks this node owns right now. The coordinator reads it to act on cancels and follows.</summary>
 public sealed class LocalTaskRegistry

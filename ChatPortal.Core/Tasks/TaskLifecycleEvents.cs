@@ -1,4 +1,4 @@
-namespace ChatPortal.Core.Generation;
+namespace ChatPortal.Core.Tasks;
 
 public enum TaskLifecycleKind
 {
