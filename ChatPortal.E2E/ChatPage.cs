@@ -41,6 +41,59 @@ public sealed partial class ChatPage(IPage page, string baseUrl)
 
     public ILocator NewConversationButton => page.GetByTestId("new-conversation");
 
+    /// <summary>The conversation list's search box.</summary>
+    public ILocator ConversationSearch => page.GetByTestId("conversation-search");
+
+    /// <summary>The list's headings: Today, Yesterday, Previous 7 days, Older (or the search's result count).</summary>
+    public ILocator ConversationGroupHeadings => page.GetByTestId("conversation-group");
+
+    public ILocator SearchResultsHeading => page.GetByTestId("search-results-heading");
+
+    /// <summary>The inline field that renames a conversation.</summary>
+    public ILocator RenameInput => page.GetByTestId("conversation-rename-input");
+
+    public ILocator LoadMoreButton => page.GetByTestId("conversation-load-more");
+
+    /// <summary>The Undo of the "Deleted …" notice.</summary>
+    public ILocator UndoDeleteButton => page.GetByTestId("undo-delete");
+
+    /// <summary>The message with this id (a question's id, or an answer's: its task id).</summary>
+    public ILocator Message(string messageId) => Messages.And(page.Locator($"[data-message-id='{messageId}']"));
+
+    /// <summary>"2 / 3" on a message with siblings.</summary>
+    public static ILocator BranchPosition(ILocator message) => message.GetByTestId("branch-position");
+
+    /// <summary>Shows the version before (or after) this message's.</summary>
+    public static async Task SwitchBranchAsync(ILocator message, bool previous)
+    {
+        await message.HoverAsync();
+        await message.GetByTestId(previous ? "branch-previous" : "branch-next").ClickAsync();
+    }
+
+    /// <summary>Edits a sent question in place and sends the new version (Enter).</summary>
+    public async Task EditQuestionAsync(ILocator question, string text)
+    {
+        await question.HoverAsync();
+        await question.GetByTestId("edit-button").ClickAsync();
+        var input = page.GetByTestId("question-edit-input");
+        await Expect(input).ToBeFocusedAsync();
+        await input.FillAsync(text);
+        await input.PressAsync("Enter");
+    }
+
+    /// <summary>The entry of one conversation in the list.</summary>
+    public ILocator ConversationItem(string conversationId) =>
+        ConversationItems.And(page.Locator($"[data-conversation-id='{conversationId}']"));
+
+    /// <summary>Opens the "more" menu of one conversation of the list and picks <paramref name="action"/> (Rename, Delete).</summary>
+    public async Task PickFromConversationMenuAsync(string conversationId, string action)
+    {
+        var row = page.Locator($".cp-conversation-row[data-conversation-id='{conversationId}']");
+        await row.HoverAsync();
+        await row.GetByTestId("conversation-menu").Locator("button").ClickAsync();
+        await page.GetByRole(AriaRole.Menuitem, new() { Name = action }).ClickAsync();
+    }
+
     public ILocator EmptyConversation => page.GetByTestId("empty-conversation");
 
     public ILocator NodeName => page.GetByTestId("node-name");

@@ -13,7 +13,18 @@ public sealed record Conversation(
     string? ModelId = null,
     string? Instructions = null)
 {
+    private ConversationTree? _tree;
+
     public const string DefaultTitle = "New chat";
+
+    /// <summary>
+    /// Every message of every branch. <see cref="Messages"/> is the branch on screen: the path to the conversation's leaf.
+    /// </summary>
+    public ConversationTree Tree
+    {
+        get => _tree ??= new ConversationTree(Messages);
+        init => _tree = value;
+    }
 
     public ConversationSummary Summary => new(Id, Title, UpdatedAt);
 

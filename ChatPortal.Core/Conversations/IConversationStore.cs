@@ -21,10 +21,32 @@ public interface IConversationStore
     /// <summary>The user's conversations, most recently updated first.</summary>
     Task<IReadOnlyList<ConversationSummary>> ListAsync(string userId, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// A page of at most <paramref name="limit"/> of the user's conversations, most recently updated first, starting after
+    /// <paramref name="after"/> (null: the first page).
+    /// </summary>
+    Task<ConversationPage> ListPageAsync(string userId, int limit, ConversationCursor? after = null, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// The user's conversations whose title or messages contain every word of <paramref name="query"/> (as word
+    /// prefixes), by the database's full-text index: title matches first, then the most recently updated; at most
+    /// <paramref name="limit"/>.
+    /// </summary>
+    Task<IReadOnlyList<ConversationMatch>> SearchAsync(string userId, SearchQuery query, int limit, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Undoes a delete within <see cref="ConversationDeletion.RestoreWindow"/>; null when there is nothing of the user's to
+    /// restore (never deleted, unknown, another user's, or past the window).
+    /// </summary>
+    Task<ConversationSummary?> RestoreAsync(string userId, string conversationId, CancellationToken cancellationToken = default);
+
     /// <summary>Clears the history; the conversation stays. Refused while an answer runs in it.</summary>
     Task<HistoryChange> ClearAsync(string userId, string conversationId, CancellationToken cancellationToken = default);
 
-    /// <summary>Deletes the conversation and its messages. Refused while an answer runs in it.</summary>
+    /// <summary>
+    /// Deletes the conversation: at once it is no longer listed, found, searched or answered; it can be restored for
+    /// <see cref="ConversationDeletion.RestoreWindow"/>, then it is purged with its messages. Refused while an answer runs in it.
+    /// </summary>
     Task<HistoryChange> DeleteAsync(string userId, string conversationId, CancellationToken cancellationToken = default);
 
     /// <summary>Renames the conversation; null when it does not exist or is not the user's.</summary>
@@ -43,9 +65,16 @@ public interface IConversationStore
     Task<bool> ReplaceTitleAsync(string conversationId, string expected, string title, CancellationToken cancellationToken = default);
 
     /// <summary>
+    /// Shows the branch through <paramref name="messageId"/> (down its newest messages). Refused while an answer runs in
+    /// the conversation; <see cref="HistoryChange.NotFound"/> for an unknown message too.
+    /// </summary>
+    Task<HistoryChange> SelectBranchAsync(string userId, string conversationId, string messageId, CancellationToken cancellationToken = default);
+
+    /// <summary>
     /// One transaction: claims the conversation for a new answer (a conditional update: only if no answer runs
-    /// in it), stores the question (or, to regenerate, removes the last answer), and returns the history the
-    /// prompt is built from.
+    /// in it), stores the question under the branch on screen (or as a new version of an earlier question; or, to
+    /// regenerate, adds a sibling answer to the same question), makes it the branch on screen, and returns that branch:
+    /// the history the prompt is built from.
     /// </summary>
     Task<AnswerStartResult> StartAnswerAsync(AnswerStart start, CancellationToken cancellationToken = default);
 
@@ -81,7 +110,7 @@ public enum HistoryChange
 /// <summary>An answer holding its conversation's claim.</summary>
 public sealed record ActiveAnswer(string TaskId, string ConversationId, string UserId, string Node, string Instance, DateTimeOffset StartedAt, long Fence, bool CancelRequested);
 
-/// <param name="Question">The question to store; null to regenerate the last answer.</param>
+/// <param name="Question">The question to store; null to regenerate an answer.</param>
 /// <param name="MaxConcurrentAnswers">Answers the user may have running at once, this one included.</param>
 /// <param name="ModelId">A model to choose for the conversation with this answer (stored with the claim); null: keep its model.</param>
 /// <param name="TokensPerDay">The user's daily token quota (UTC day of <paramref name="StartedAt"/>); 0: none.</param>
@@ -95,7 +124,15 @@ public sealed record AnswerStart(
     string? Question,
     int MaxConcurrentAnswers,
     string? ModelId = null,
-    long TokensPerDay = 0);
+    long TokensPerDay = 0)
+{
+    /// <summary>
+    /// A branch: with a question, the id of the question it is a new version of (the new one gets the same parent);
+    /// without, the id of the answer to write again (the new answer is its sibling). Null: the question follows the
+    /// branch on screen, or the last answer of that branch is written again.
+    /// </summary>
+    public string? BranchFrom { get; init; }
+}
 
 public enum AnswerStartOutcome
 {
@@ -104,6 +141,9 @@ public enum AnswerStartOutcome
     AnswerRunning,
     NothingToRegenerate,
     TooManyAnswers,
+
+    /// <summary><see cref="AnswerStart.BranchFrom"/> is not a question (with a question) or an answer (without) of the conversation.</summary>
+    MessageNotFound,
 
     /// <summary>The user's answers of the day already used <see cref="AnswerStart.TokensPerDay"/>.</summary>
     QuotaExceeded,

@@ -51,15 +51,26 @@ public sealed partial class GenerationEngine(
 
     public ModelCatalog Models => models;
 
-    /// <summary>Starts an answer to <paramref name="text"/>, or regenerates the last answer when it is null, with the conversation's model.</summary>
+    /// <summary>Starts an answer to <paramref name="text"/> on the branch on screen, or regenerates its last answer when it is null, with the conversation's model.</summary>
     public Task<StartResult> StartAsync(string userId, string conversationId, string? text, CancellationToken cancellationToken = default) =>
-        StartAsync(userId, conversationId, text, modelId: null, cancellationToken);
+        BeginAsync(userId, conversationId, text, modelId: null, branchFrom: null, cancellationToken);
 
     /// <summary>
     /// Starts an answer to <paramref name="text"/> (null: regenerates the last answer). <paramref name="modelId"/>, when
     /// given, becomes the conversation's model in the same transaction; null keeps the conversation's model.
     /// </summary>
-    public async Task<StartResult> StartAsync(string userId, string conversationId, string? text, string? modelId, CancellationToken cancellationToken = default)
+    public Task<StartResult> StartAsync(string userId, string conversationId, string? text, string? modelId, CancellationToken cancellationToken = default) =>
+        BeginAsync(userId, conversationId, text, modelId, branchFrom: null, cancellationToken);
+
+    /// <summary>A new version of question <paramref name="questionId"/> (a branch beside it), and its answer (by <paramref name="modelId"/>, as a send).</summary>
+    public Task<StartResult> EditAsync(string userId, string conversationId, string questionId, string text, string? modelId = null, CancellationToken cancellationToken = default) =>
+        BeginAsync(userId, conversationId, text, modelId, questionId, cancellationToken);
+
+    /// <summary>Writes answer <paramref name="answerId"/> again: a new answer beside it, to the same question; the old one stays.</summary>
+    public Task<StartResult> RegenerateAsync(string userId, string conversationId, string answerId, string? modelId = null, CancellationToken cancellationToken = default) =>
+        BeginAsync(userId, conversationId, text: null, modelId, answerId, cancellationToken);
+
+    private async Task<StartResult> BeginAsync(string userId, string conversationId, string? text, string? modelId, string? branchFrom, CancellationToken cancellationToken)
     {
         if (modelId is not null && models.Find(modelId) is null)
         {
@@ -77,7 +88,10 @@ public sealed partial class GenerationEngine(
         try
         {
             claim = await store.StartAnswerAsync(
-                new AnswerStart(task.Id, conversationId, userId, node.Id, instance.Id, now, text, limits.ConcurrentAnswersPerUser, modelId, limits.TokensPerUserPerDay),
+                new AnswerStart(task.Id, conversationId, userId, node.Id, instance.Id, now, text, limits.ConcurrentAnswersPerUser, modelId, limits.TokensPerUserPerDay)
+                {
+                    BranchFrom = branchFrom,
+                },
                 cancellationToken).ConfigureAwait(false);
         }
         catch
@@ -97,6 +111,7 @@ public sealed partial class GenerationEngine(
                 AnswerStartOutcome.AnswerRunning => new StartResult(StartOutcome.AlreadyRunning, RunningTask: claim.Running is { } running ? TaskStates.ToInfo(running) : null),
                 AnswerStartOutcome.NothingToRegenerate => new StartResult(StartOutcome.NothingToRegenerate),
                 AnswerStartOutcome.TooManyAnswers => new StartResult(StartOutcome.TooManyAnswers),
+                AnswerStartOutcome.MessageNotFound => new StartResult(StartOutcome.MessageNotFound),
                 AnswerStartOutcome.QuotaExceeded => new StartResult(StartOutcome.QuotaExceeded,
                     Quota: new Limits.DailyTokenQuota(claim.TokensUsedToday, limits.TokensPerUserPerDay, Limits.DailyTokenQuota.NextReset(now))),
                 _ => new StartResult(StartOutcome.ConversationNotFound),
@@ -244,6 +259,29 @@ public sealed partial class GenerationEngine(
         }
 
         return await store.FindActiveAnswerAsync(conversationId, cancellationToken).ConfigureAwait(false) is { } active ? TaskStates.ToInfo(active) : null;
+    }
+
+    /// <summary>
+    /// Deletes a conversation (restorable for <see cref="ConversationDeletion.RestoreWindow"/>); an answer running in it,
+    /// on any node, is stopped first. <see cref="HistoryChange.AnswerRunning"/> only when that answer did not stop in time.
+    /// </summary>
+    public async Task<HistoryChange> DeleteConversationAsync(string userId, string conversationId, CancellationToken cancellationToken = default)
+    {
+        for (var attempt = 0; attempt < 3; attempt++)
+        {
+            var deleted = await store.DeleteAsync(userId, conversationId, cancellationToken).ConfigureAwait(false);
+            if (deleted != HistoryChange.AnswerRunning)
+            {
+                return deleted;
+            }
+
+            if (await FindRunningInConversationAsync(conversationId, cancellationToken).ConfigureAwait(false) is { } running)
+            {
+                await CancelAsync(running.TaskId, userId, cancellationToken).ConfigureAwait(false);
+            }
+        }
+
+        return HistoryChange.AnswerRunning;
     }
 
     /// <summary>Every running answer of the cluster with its token count, oldest first.</summary>

@@ -11,6 +11,9 @@ public enum StartOutcome
     /// <summary>The user already has as many answers running as <c>Limits:ConcurrentAnswersPerUser</c> allows.</summary>
     TooManyAnswers,
 
+    /// <summary>The question to edit or the answer to write again is not one of the conversation's.</summary>
+    MessageNotFound,
+
     /// <summary>The user's answers of the day used <c>Limits:TokensPerUserPerDay</c> (see <see cref="StartResult.Quota"/>).</summary>
     QuotaExceeded,
 

@@ -66,10 +66,14 @@ internal sealed class ConversationConfiguration : IEntityTypeConfiguration<Conve
         builder.Property(c => c.Title).HasMaxLength(Lengths.Title);
         builder.Property(c => c.ModelId).HasMaxLength(Lengths.Id);
         builder.Property(c => c.ActiveTaskId).HasMaxLength(Lengths.Id);
+        builder.Property(c => c.LeafId).HasMaxLength(Lengths.Id);
         builder.Property(c => c.ActiveInstanceId).HasMaxLength(Lengths.Id);
         builder.Property(c => c.ActiveNode).HasMaxLength(Lengths.Node);
         builder.HasOne(c => c.User).WithMany(u => u.Conversations).HasForeignKey(c => c.UserId).OnDelete(DeleteBehavior.Cascade);
         builder.HasIndex(c => new { c.UserId, c.UpdatedAt });
+
+        // The purge finds deleted conversations past their restore window.
+        builder.HasIndex(c => c.DeletedAt);
 
         // The janitor and the lease renewal look claims up by owner instance.
         builder.HasIndex(c => c.ActiveInstanceId);

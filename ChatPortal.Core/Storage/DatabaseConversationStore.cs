@@ -29,27 +29,51 @@ public sealed class DatabaseConversationStore(
         RunAsync("Reading a conversation", async db =>
         {
             var row = await db.Conversations.AsNoTracking()
-                .Where(c => c.Id == conversationId)
-                .Select(c => new { c.UserId, c.Title, c.CreatedAt, c.UpdatedAt, c.Version, c.HistoryEpoch, c.ModelId, c.Instructions })
+                .Where(c => c.Id == conversationId && c.DeletedAt == null)
+                .Select(c => new { c.UserId, c.Title, c.CreatedAt, c.UpdatedAt, c.Version, c.HistoryEpoch, c.LeafId, c.ModelId, c.Instructions })
                 .FirstOrDefaultAsync(cancellationToken).ConfigureAwait(false);
             if (row is null)
             {
                 return null;
             }
 
-            var messages = await HistoryAsync(db, conversationId, row.HistoryEpoch, row.Version, cancellationToken).ConfigureAwait(false);
-            return new Conversation(conversationId, row.UserId, row.Title, Utc(row.CreatedAt), Utc(row.UpdatedAt), messages, row.ModelId, row.Instructions);
+            var tree = new ConversationTree(await HistoryAsync(db, conversationId, row.HistoryEpoch, row.Version, cancellationToken).ConfigureAwait(false));
+            return new Conversation(conversationId, row.UserId, row.Title, Utc(row.CreatedAt), Utc(row.UpdatedAt), tree.PathTo(row.LeafId), row.ModelId, row.Instructions)
+            {
+                Tree = tree,
+            };
         }, cancellationToken);
 
     public Task<IReadOnlyList<ConversationSummary>> ListAsync(string userId, CancellationToken cancellationToken = default) =>
         RunAsync<IReadOnlyList<ConversationSummary>>("Listing conversations", async db =>
         {
             var rows = await db.Conversations.AsNoTracking()
-                .Where(c => c.UserId == userId)
-                .OrderByDescending(c => c.UpdatedAt)
+                .Where(c => c.UserId == userId && c.DeletedAt == null)
+                .OrderByDescending(c => c.UpdatedAt).ThenByDescending(c => c.Id)
                 .Select(c => new { c.Id, c.Title, c.UpdatedAt })
                 .ToListAsync(cancellationToken).ConfigureAwait(false);
             return rows.Select(r => new ConversationSummary(r.Id, r.Title, Utc(r.UpdatedAt))).ToList();
+        }, cancellationToken);
+
+    public Task<ConversationPage> ListPageAsync(string userId, int limit, ConversationCursor? after = null, CancellationToken cancellationToken = default) =>
+        RunAsync("Listing conversations", async db =>
+        {
+            ArgumentOutOfRangeException.ThrowIfLessThan(limit, 1);
+            var query = db.Conversations.AsNoTracking().Where(c => c.UserId == userId && c.DeletedAt == null);
+            if (after is not null)
+            {
+                // Keyset paging in the list's order (updated, then id): a page is one index range, however deep.
+                var (at, id) = (after.UpdatedAt.UtcDateTime, after.Id);
+                query = query.Where(c => c.UpdatedAt < at || (c.UpdatedAt == at && string.Compare(c.Id, id) < 0));
+            }
+
+            var rows = await query
+                .OrderByDescending(c => c.UpdatedAt).ThenByDescending(c => c.Id)
+                .Take(limit + 1)
+                .Select(c => new { c.Id, c.Title, c.UpdatedAt })
+                .ToListAsync(cancellationToken).ConfigureAwait(false);
+            var items = rows.Take(limit).Select(r => new ConversationSummary(r.Id, r.Title, Utc(r.UpdatedAt))).ToList();
+            return new ConversationPage(items, rows.Count > limit ? ConversationCursor.After(items[^1]) : null);
         }, cancellationToken);
 
     public Task<HistoryChange> ClearAsync(string userId, string conversationId, CancellationToken cancellationToken = default) =>
@@ -58,9 +82,10 @@ public sealed class DatabaseConversationStore(
             var now = Now();
             await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
             var cleared = await db.Conversations
-                .Where(c => c.Id == conversationId && c.UserId == userId && c.ActiveTaskId == null)
+                .Where(c => c.Id == conversationId && c.UserId == userId && c.ActiveTaskId == null && c.DeletedAt == null)
                 .ExecuteUpdateAsync(s => s
                     .SetProperty(c => c.Title, Conversation.DefaultTitle)
+                    .SetProperty(c => c.LeafId, (string?)null)
                     .SetProperty(c => c.HistoryEpoch, c => c.HistoryEpoch + 1)
                     .SetProperty(c => c.Version, c => c.Version + 1)
                     .SetProperty(c => c.UpdatedAt, now), cancellationToken).ConfigureAwait(false);
@@ -78,30 +103,75 @@ public sealed class DatabaseConversationStore(
     public Task<HistoryChange> DeleteAsync(string userId, string conversationId, CancellationToken cancellationToken = default) =>
         RunAsync("Deleting a conversation", async db =>
         {
-            await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
-
-            // Messages first, in the same transaction: nothing is orphaned, whatever the provider's cascade does.
-            await db.Messages
-                .Where(m => m.ConversationId == conversationId && m.Conversation!.UserId == userId && m.Conversation.ActiveTaskId == null)
-                .ExecuteDeleteAsync(cancellationToken).ConfigureAwait(false);
+            // One conditional update, on the database's clock: the conversation is gone for every reader at once, and
+            // the same row lock that claims a conversation decides between this delete and a new answer.
             var deleted = await db.Conversations
-                .Where(c => c.Id == conversationId && c.UserId == userId && c.ActiveTaskId == null)
-                .ExecuteDeleteAsync(cancellationToken).ConfigureAwait(false);
+                .Where(c => c.Id == conversationId && c.UserId == userId && c.ActiveTaskId == null && c.DeletedAt == null)
+                .ExecuteUpdateAsync(s => s.SetProperty(c => c.DeletedAt, c => DateTime.UtcNow), cancellationToken).ConfigureAwait(false);
             if (deleted == 0)
             {
                 return await WhyNotAsync(db, userId, conversationId, cancellationToken).ConfigureAwait(false);
             }
 
-            await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
             cache.Remove(conversationId);
             return HistoryChange.Done;
+        }, cancellationToken);
+
+    public Task<IReadOnlyList<ConversationMatch>> SearchAsync(string userId, SearchQuery query, int limit, CancellationToken cancellationToken = default) =>
+        RunAsync("Searching conversations", db => ConversationSearchQuery.RunAsync(db, userId, query, limit, cancellationToken), cancellationToken);
+
+    public Task<ConversationSummary?> RestoreAsync(string userId, string conversationId, CancellationToken cancellationToken = default) =>
+        RunAsync("Restoring a conversation", async db =>
+        {
+            var window = -ConversationDeletion.RestoreWindow.TotalSeconds;
+            var restored = await db.Conversations
+                .Where(c => c.Id == conversationId && c.UserId == userId && c.DeletedAt != null && c.DeletedAt > DateTime.UtcNow.AddSeconds(window))
+                .ExecuteUpdateAsync(s => s.SetProperty(c => c.DeletedAt, (DateTime?)null), cancellationToken).ConfigureAwait(false);
+            if (restored == 0)
+            {
+                return null;
+            }
+
+            var row = await db.Conversations.AsNoTracking().Where(c => c.Id == conversationId)
+                .Select(c => new { c.Title, c.UpdatedAt }).FirstAsync(cancellationToken).ConfigureAwait(false);
+            return new ConversationSummary(conversationId, row.Title, Utc(row.UpdatedAt));
+        }, cancellationToken);
+
+    /// <summary>
+    /// Removes conversations deleted more than <paramref name="olderThan"/> ago (the database's clock) with every message
+    /// of theirs, in one transaction: nothing is ever half deleted. Returns how many conversations went.
+    /// </summary>
+    public Task<int> PurgeDeletedAsync(TimeSpan olderThan, CancellationToken cancellationToken = default) =>
+        RunAsync("Purging deleted conversations", async db =>
+        {
+            var seconds = -olderThan.TotalSeconds;
+            await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+            var due = await db.Conversations.AsNoTracking()
+                .Where(c => c.DeletedAt != null && c.DeletedAt < DateTime.UtcNow.AddSeconds(seconds))
+                .OrderBy(c => c.DeletedAt).Select(c => c.Id).Take(200)
+                .ToListAsync(cancellationToken).ConfigureAwait(false);
+            if (due.Count == 0)
+            {
+                return 0;
+            }
+
+            // Messages first, in the same transaction: nothing is orphaned, whatever the provider's cascade does.
+            await db.Messages.Where(m => due.Contains(m.ConversationId)).ExecuteDeleteAsync(cancellationToken).ConfigureAwait(false);
+            var purged = await db.Conversations.Where(c => due.Contains(c.Id) && c.DeletedAt != null).ExecuteDeleteAsync(cancellationToken).ConfigureAwait(false);
+            await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+            foreach (var id in due)
+            {
+                cache.Remove(id);
+            }
+
+            return purged;
         }, cancellationToken);
 
     public Task<ConversationSummary?> RenameAsync(string userId, string conversationId, string title, CancellationToken cancellationToken = default) =>
         RunAsync("Renaming a conversation", async db =>
         {
             var renamed = await db.Conversations
-                .Where(c => c.Id == conversationId && c.UserId == userId)
+                .Where(c => c.Id == conversationId && c.UserId == userId && c.DeletedAt == null)
                 .ExecuteUpdateAsync(s => s.SetProperty(c => c.Title, title), cancellationToken).ConfigureAwait(false);
             if (renamed == 0)
             {
@@ -114,13 +184,13 @@ public sealed class DatabaseConversationStore(
 
     public Task<bool> SetModelAsync(string userId, string conversationId, string? modelId, CancellationToken cancellationToken = default) =>
         RunAsync("Choosing a model", async db =>
-            await db.Conversations.Where(c => c.Id == conversationId && c.UserId == userId)
+            await db.Conversations.Where(c => c.Id == conversationId && c.UserId == userId && c.DeletedAt == null)
                 .ExecuteUpdateAsync(s => s.SetProperty(c => c.ModelId, modelId), cancellationToken).ConfigureAwait(false) > 0,
             cancellationToken);
 
     public Task<bool> SetInstructionsAsync(string userId, string conversationId, string? instructions, CancellationToken cancellationToken = default) =>
         RunAsync("Setting instructions", async db =>
-            await db.Conversations.Where(c => c.Id == conversationId && c.UserId == userId)
+            await db.Conversations.Where(c => c.Id == conversationId && c.UserId == userId && c.DeletedAt == null)
                 .ExecuteUpdateAsync(s => s.SetProperty(c => c.Instructions, instructions), cancellationToken).ConfigureAwait(false) > 0,
             cancellationToken);
 
@@ -129,6 +199,35 @@ public sealed class DatabaseConversationStore(
             await db.Conversations.Where(c => c.Id == conversationId && c.Title == expected)
                 .ExecuteUpdateAsync(s => s.SetProperty(c => c.Title, title), cancellationToken).ConfigureAwait(false) > 0,
             cancellationToken);
+
+    public Task<HistoryChange> SelectBranchAsync(string userId, string conversationId, string messageId, CancellationToken cancellationToken = default) =>
+        RunAsync("Switching branch", async db =>
+        {
+            var row = await db.Conversations.AsNoTracking().Where(c => c.Id == conversationId && c.DeletedAt == null)
+                .Select(c => new { c.UserId, c.Version, c.HistoryEpoch, c.ActiveTaskId }).FirstOrDefaultAsync(cancellationToken).ConfigureAwait(false);
+            if (row is null || row.UserId != userId)
+            {
+                return HistoryChange.NotFound;
+            }
+
+            if (row.ActiveTaskId is not null)
+            {
+                return HistoryChange.AnswerRunning;
+            }
+
+            var tree = new ConversationTree(await HistoryAsync(db, conversationId, row.HistoryEpoch, row.Version, cancellationToken).ConfigureAwait(false));
+            if (tree.Find(messageId) is not { } message)
+            {
+                return HistoryChange.NotFound;
+            }
+
+            // Conditional on what was read: no answer started meanwhile (it decides its own branch), no history cleared.
+            var leaf = tree.NewestLeafUnder(message).Id;
+            var switched = await db.Conversations
+                .Where(c => c.Id == conversationId && c.UserId == userId && c.ActiveTaskId == null && c.DeletedAt == null && c.HistoryEpoch == row.HistoryEpoch)
+                .ExecuteUpdateAsync(s => s.SetProperty(c => c.LeafId, leaf), cancellationToken).ConfigureAwait(false);
+            return switched == 1 ? HistoryChange.Done : await WhyNotAsync(db, userId, conversationId, cancellationToken).ConfigureAwait(false);
+        }, cancellationToken);
 
     public Task<AnswerStartResult> StartAnswerAsync(AnswerStart start, CancellationToken cancellationToken = default) =>
         RunAsync("Sending a message", async db =>
@@ -159,7 +258,7 @@ public sealed class DatabaseConversationStore(
 
             // The claim: only if no answer runs in the conversation. A question also takes the next version
             // and, for the first question, names the conversation.
-            var claimable = db.Conversations.Where(c => c.Id == conversationId && c.UserId == userId && c.ActiveTaskId == null);
+            var claimable = db.Conversations.Where(c => c.Id == conversationId && c.UserId == userId && c.ActiveTaskId == null && c.DeletedAt == null);
             var title = start.Question is { } question ? Conversation.TitleFrom(question) : null;
             var claimed = await claimable.ExecuteUpdateAsync(s =>
             {
@@ -184,7 +283,7 @@ public sealed class DatabaseConversationStore(
 
             if (claimed == 0)
             {
-                var holder = await ActiveAsync(db.Conversations.Where(c => c.Id == conversationId), cancellationToken).ConfigureAwait(false);
+                var holder = await ActiveAsync(db.Conversations.Where(c => c.Id == conversationId && c.DeletedAt == null), cancellationToken).ConfigureAwait(false);
                 return holder is null || holder.Value.UserId != userId
                     ? new AnswerStartResult(AnswerStartOutcome.ConversationNotFound)
                     : new AnswerStartResult(AnswerStartOutcome.AnswerRunning, Running: holder.Value.Answer);
@@ -199,6 +298,7 @@ public sealed class DatabaseConversationStore(
                     c.Fence,
                     c.Instructions,
                     c.ModelId,
+                    c.LeafId,
                     Running = db.Conversations.Count(o => o.UserId == userId && o.ActiveTaskId != null),
                 })
                 .FirstAsync(cancellationToken).ConfigureAwait(false);
@@ -207,17 +307,30 @@ public sealed class DatabaseConversationStore(
                 return new AnswerStartResult(AnswerStartOutcome.TooManyAnswers);
             }
 
+            // The conversation as a tree (every branch, from the cache topped up with newer rows), and the branch on screen.
             var (epoch, version) = (state.HistoryEpoch, state.Version);
-            IReadOnlyList<ChatMessage> history;
-            string parentId;
+            var tree = new ConversationTree(await HistoryAsync(db, conversationId, epoch, start.Question is null ? version : version - 1, cancellationToken).ConfigureAwait(false));
+            var leaf = state.LeafId is { } chosen && tree.Find(chosen) is not null ? chosen : tree.NewestId;
+            ChatMessage answered;
             if (start.Question is { } text)
             {
-                var before = await HistoryAsync(db, conversationId, epoch, version - 1, cancellationToken).ConfigureAwait(false);
+                // Under the branch on screen, or beside the question it is a new version of.
+                string? parent = leaf;
+                if (start.BranchFrom is { } edited)
+                {
+                    if (tree.Find(edited) is not { Role: ChatRole.User } original)
+                    {
+                        return new AnswerStartResult(AnswerStartOutcome.MessageNotFound);
+                    }
+
+                    parent = original.ParentId;
+                }
+
                 var record = new MessageRecord
                 {
                     Id = Ids.NewMessageId(),
                     ConversationId = conversationId,
-                    ParentId = before.Count > 0 ? before[^1].Id : null,
+                    ParentId = parent,
                     Seq = version,
                     Role = ChatRole.User,
                     Content = text,
@@ -226,39 +339,29 @@ public sealed class DatabaseConversationStore(
                 };
                 db.Messages.Add(record);
                 await db.SaveChangesAsync(cancellationToken).ConfigureAwait(false);
-                history = [.. before, ToMessage(record)];
-                parentId = record.Id;
+                answered = ToMessage(record);
+                tree = new ConversationTree([.. tree.All, answered]);
             }
             else
             {
-                var all = await HistoryAsync(db, conversationId, epoch, version, cancellationToken).ConfigureAwait(false);
-                var lastQuestion = -1;
-                for (var i = all.Count - 1; i >= 0 && lastQuestion < 0; i--)
+                // A new answer beside the given one, or beside the last answer of the branch on screen; nothing is removed.
+                var target = start.BranchFrom is { } answerId
+                    ? tree.Find(answerId) is { Role: ChatRole.Assistant, ParentId: { } asked } ? tree.Find(asked) : null
+                    : tree.PathTo(leaf).LastOrDefault(m => m.Role == ChatRole.User);
+                if (target is not { Role: ChatRole.User })
                 {
-                    lastQuestion = all[i].Role == ChatRole.User ? i : -1;
+                    return new AnswerStartResult(start.BranchFrom is null ? AnswerStartOutcome.NothingToRegenerate : AnswerStartOutcome.MessageNotFound);
                 }
 
-                if (lastQuestion < 0)
-                {
-                    return new AnswerStartResult(AnswerStartOutcome.NothingToRegenerate);
-                }
-
-                history = [.. all.Take(lastQuestion + 1)];
-                parentId = all[lastQuestion].Id;
-                var replaced = all.Skip(lastQuestion + 1).Select(m => m.Id).ToList();
-                if (replaced.Count > 0)
-                {
-                    await db.Messages.Where(m => m.ConversationId == conversationId && replaced.Contains(m.Id)).ExecuteDeleteAsync(cancellationToken).ConfigureAwait(false);
-                    await db.Conversations.Where(c => c.Id == conversationId)
-                        .ExecuteUpdateAsync(s => s.SetProperty(c => c.HistoryEpoch, c => c.HistoryEpoch + 1).SetProperty(c => c.Version, c => c.Version + 1), cancellationToken)
-                        .ConfigureAwait(false);
-                    (epoch, version) = (epoch + 1, version + 1);
-                }
+                answered = target;
             }
 
+            // The question is the end of the branch on screen until its answer is stored.
+            await db.Conversations.Where(c => c.Id == conversationId)
+                .ExecuteUpdateAsync(s => s.SetProperty(c => c.LeafId, answered.Id), cancellationToken).ConfigureAwait(false);
             await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
-            cache.Set(conversationId, new CachedHistory(epoch, version, history));
-            return new AnswerStartResult(AnswerStartOutcome.Claimed, state.Fence, history, parentId, Instructions: state.Instructions, ModelId: state.ModelId);
+            cache.Set(conversationId, new CachedHistory(epoch, version, tree.All));
+            return new AnswerStartResult(AnswerStartOutcome.Claimed, state.Fence, tree.PathTo(answered.Id), answered.Id, Instructions: state.Instructions, ModelId: state.ModelId);
         }, cancellationToken);
 
     public Task<AnswerCommitOutcome> CommitAnswerAsync(AnswerCommit commit, CancellationToken cancellationToken = default) =>
@@ -286,7 +389,7 @@ public sealed class DatabaseConversationStore(
             await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
             var released = await db.Conversations
                 .Where(c => c.Id == conversationId && c.ActiveTaskId == taskId && c.Fence == fence)
-                .ExecuteUpdateAsync(ReleaseClaim(now), cancellationToken).ConfigureAwait(false);
+                .ExecuteUpdateAsync(ReleaseClaim(now, taskId), cancellationToken).ConfigureAwait(false);
             if (released == 0)
             {
                 return await AlreadyCommittedAsync(db, commit, cancellationToken).ConfigureAwait(false)
@@ -322,16 +425,20 @@ public sealed class DatabaseConversationStore(
         {
             var now = Now();
             await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+
+            // The question the answer was for: the end of the branch on screen while the claim is held (read before the
+            // release makes the failed record the end).
+            var parentId = await db.Conversations.Where(c => c.Id == answer.ConversationId).Select(c => c.LeafId).FirstOrDefaultAsync(cancellationToken).ConfigureAwait(false)
+                ?? await db.Messages.Where(m => m.ConversationId == answer.ConversationId).OrderByDescending(m => m.Seq)
+                    .Select(m => m.Id).FirstOrDefaultAsync(cancellationToken).ConfigureAwait(false);
             var released = await db.Conversations
                 .Where(c => c.Id == answer.ConversationId && c.ActiveTaskId == answer.TaskId && c.Fence == answer.Fence)
-                .ExecuteUpdateAsync(ReleaseClaim(now), cancellationToken).ConfigureAwait(false);
+                .ExecuteUpdateAsync(ReleaseClaim(now, answer.TaskId), cancellationToken).ConfigureAwait(false);
             if (released == 0)
             {
                 return false;
             }
 
-            var parentId = await db.Messages.Where(m => m.ConversationId == answer.ConversationId).OrderByDescending(m => m.Seq)
-                .Select(m => m.Id).FirstOrDefaultAsync(cancellationToken).ConfigureAwait(false);
             var modelId = await db.Conversations.Where(c => c.Id == answer.ConversationId).Select(c => c.ModelId).FirstOrDefaultAsync(cancellationToken).ConfigureAwait(false);
             var failed = new ChatMessage(answer.TaskId, ChatRole.Assistant, "", MessageStatus.Failed, answer.StartedAt, reason, 0, answer.Node, parentId,
                 modelId, new AnswerUsage(0, 0, Estimated: true));
@@ -388,7 +495,9 @@ public sealed class DatabaseConversationStore(
 
     // ---------------------------------------------------------------- helpers
 
-    private static Action<Microsoft.EntityFrameworkCore.Query.UpdateSettersBuilder<ConversationRecord>> ReleaseClaim(DateTime now) => s => s
+    /// <summary>Releases the claim; the stored answer becomes the end of the branch on screen.</summary>
+    private static Action<Microsoft.EntityFrameworkCore.Query.UpdateSettersBuilder<ConversationRecord>> ReleaseClaim(DateTime now, string answerId) => s => s
+        .SetProperty(c => c.LeafId, answerId)
         .SetProperty(c => c.ActiveTaskId, (string?)null)
         .SetProperty(c => c.ActiveInstanceId, (string?)null)
         .SetProperty(c => c.ActiveNode, (string?)null)
@@ -452,9 +561,9 @@ public sealed class DatabaseConversationStore(
 
     private static async Task<HistoryChange> WhyNotAsync(ChatPortalDbContext db, string userId, string conversationId, CancellationToken cancellationToken)
     {
-        var row = await db.Conversations.AsNoTracking().Where(c => c.Id == conversationId)
+        var row = await db.Conversations.AsNoTracking().Where(c => c.Id == conversationId && c.DeletedAt == null)
             .Select(c => new { c.UserId, c.ActiveTaskId }).FirstOrDefaultAsync(cancellationToken).ConfigureAwait(false);
-        return row is null || row.UserId != userId ? HistoryChange.NotFound : HistoryChange.AnswerRunning;
+        return row is null || row.UserId != userId || row.ActiveTaskId is null ? HistoryChange.NotFound : HistoryChange.AnswerRunning;
     }
 
     private static async Task<(string UserId, ActiveAnswer? Answer)?> ActiveAsync(IQueryable<ConversationRecord> query, CancellationToken cancellationToken)

@@ -32,6 +32,7 @@ public static class DatabaseServiceCollectionExtensions
         services.TryAddSingleton<Usage.IUsageReports, DatabaseUsageReports>();
         services.TryAddSingleton<InstanceLeases>();
         services.TryAddSingleton<DatabaseInitializer>();
+        services.AddHostedService<DeletedConversationPurge>();
         return services;
     }
 

@@ -7,9 +7,9 @@ namespace ChatPortal.Core.Storage;
 
 /// <summary>
 /// The end of an answer on PostgreSQL in one statement: release the claim only if it is still this answer's
-/// (fenced), take the next version, and insert the answer at it and its row of the usage ledger. Data-modifying CTEs
-/// run atomically as one statement in its own transaction; when the claim is gone, nothing is inserted and no row
-/// comes back.
+/// (fenced), take the next version, make the answer the end of the branch on screen, and insert it at that version
+/// with its row of the usage ledger. Data-modifying CTEs run atomically as one statement in its own transaction; when
+/// the claim is gone, nothing is inserted and no row comes back.
 /// </summary>
 internal static class PostgresCommit
 {
@@ -17,7 +17,7 @@ internal static class PostgresCommit
         WITH released AS (
           UPDATE conversations
           SET active_task_id = NULL, active_instance_id = NULL, active_node = NULL, active_since = NULL,
-              cancel_requested = FALSE, version = version + 1, updated_at = @now
+              cancel_requested = FALSE, version = version + 1, updated_at = @now, leaf_id = @task
           WHERE id = @conversation AND active_task_id = @task AND fence = @fence
           RETURNING version, history_epoch, user_id),
         inserted AS (

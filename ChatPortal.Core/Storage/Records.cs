@@ -38,8 +38,14 @@ public sealed class ConversationRecord
     /// <summary>Sequence of the last message written; every message write increments it.</summary>
     public long Version { get; set; }
 
-    /// <summary>Incremented when messages are removed (clear, regenerate): caches of the history start over.</summary>
+    /// <summary>Incremented when messages are removed (clear): caches of the history start over.</summary>
     public long HistoryEpoch { get; set; }
+
+    /// <summary>
+    /// The last message of the branch on screen (messages form a tree: edits and regenerations are siblings). Null: the
+    /// newest message. Set by every start and end of an answer and by a switch of branch.
+    /// </summary>
+    public string? LeafId { get; set; }
 
     /// <summary>The model chosen for this conversation (null: the configured default).</summary>
     public string? ModelId { get; set; }
@@ -62,6 +68,12 @@ public sealed class ConversationRecord
 
     /// <summary>A Stop was accepted for the running answer: the owner picks it up at its next lease renewal.</summary>
     public bool CancelRequested { get; set; }
+
+    /// <summary>
+    /// When the user deleted it (the database's clock); null while it lives. A deleted conversation is gone for every
+    /// reader at once, restorable for <see cref="ConversationDeletion.RestoreWindow"/>, then purged with its messages.
+    /// </summary>
+    public DateTime? DeletedAt { get; set; }
 
     public UserRecord? User { get; set; }
 

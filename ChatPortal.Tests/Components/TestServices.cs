@@ -21,6 +21,7 @@ public static class TestServices
         });
         context.Services.AddSingleton<MarkdownRenderer>();
         context.Services.AddSingleton(TimeProvider.System);
+        context.Services.AddSingleton(Microsoft.Extensions.Options.Options.Create(new ChatPortal.Core.Configuration.ChatPortalOptions()));
         return context;
     }
 }

@@ -28,6 +28,9 @@ public sealed class StoreNode : IAsyncDisposable
 
     public string InstanceId { get; }
 
+    /// <summary>The node's container (its store, engine and options, for component tests).</summary>
+    public IServiceProvider Services => _services;
+
     public IConversationStore Store => _services.GetRequiredService<IConversationStore>();
 
     public DatabaseConversationStore Database => _services.GetRequiredService<DatabaseConversationStore>();

@@ -387,7 +387,7 @@ public sealed class GenerationEngineTests : IAsyncDisposable
     }
 
     [Fact]
-    public async Task RegenerateReplacesTheLastAnswer()
+    public async Task RegenerateAddsAnAnswerBesideTheLastOneAndKeepsIt()
     {
         var calls = 0;
         var client = new TestChatClient
@@ -405,22 +405,54 @@ public sealed class GenerationEngineTests : IAsyncDisposable
         Assert.Equal(StartOutcome.Started, regenerate.Outcome);
         var second = regenerate.Task!;
         Assert.Equal(GenerationStatus.Completed, (await second.Completion.WaitAsync(Patience)).Status);
-        var messages = await MessagesAsync(conversationId);
+        var conversation = (await Store.GetAsync(Alice, conversationId))!;
         Assert.Collection(
-            messages,
+            conversation.Messages,
             user => Assert.Equal("Question", user.Content),
             answer =>
             {
                 Assert.Equal(second.Id, answer.Id);
                 Assert.Equal("Second answer", answer.Content);
             });
-        Assert.DoesNotContain(messages, m => m.Id == first.Id);
+        Assert.Equal([first.Id, second.Id], conversation.Tree.SiblingsOf(conversation.Messages[1]).Select(m => m.Id));
+        Assert.Equal("First answer", conversation.Tree.Find(first.Id)!.Content);
 
-        // The model is asked the question again, without the answer being replaced.
+        // The model is asked the question again, without the earlier answer.
         var prompt = client.Requests[1];
         Assert.Equal("Question", prompt[^1].Text);
         Assert.Equal(Microsoft.Extensions.AI.ChatRole.User, prompt[^1].Role);
         Assert.DoesNotContain(prompt, m => m.Text.Contains("First answer", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task ThePromptIsTheBranchOnScreenAfterAnEditAndAfterASwitchBack()
+    {
+        var client = new TestChatClient
+        {
+            GetStreamingResponseAsyncCallback = (messages, _, ct) => Updates([$"Answer to {messages.Last().Text}"], ct),
+        };
+        Build(client);
+        var conversationId = await NewConversationAsync();
+        foreach (var question in new[] { "Q1", "Q2", "Q3" })
+        {
+            await (await StartAsync(conversationId, question)).Completion.WaitAsync(Patience);
+        }
+
+        var q2 = (await MessagesAsync(conversationId))[2];
+        var edit = await Engine.EditAsync(Alice, conversationId, q2.Id, "Q2 edited");
+
+        Assert.Equal(StartOutcome.Started, edit.Outcome);
+        await edit.Task!.Completion.WaitAsync(Patience);
+        Assert.Equal(["Q1", "Answer to Q1", "Q2 edited"], client.Requests[^1].Skip(1).Select(m => m.Text));
+        Assert.Equal(["Q1", "Answer to Q1", "Q2 edited", "Answer to Q2 edited"], (await MessagesAsync(conversationId)).Select(m => m.Content));
+
+        Assert.Equal(HistoryChange.Done, await Store.SelectBranchAsync(Alice, conversationId, q2.Id));
+        await (await StartAsync(conversationId, "Q4")).Completion.WaitAsync(Patience);
+
+        Assert.Equal(["Q1", "Answer to Q1", "Q2", "Answer to Q2", "Q3", "Answer to Q3", "Q4"], client.Requests[^1].Skip(1).Select(m => m.Text));
+        Assert.Equal(StartOutcome.MessageNotFound, (await Engine.EditAsync(Alice, conversationId, "not-a-message", "x")).Outcome);
+        Assert.Equal(StartOutcome.MessageNotFound, (await Engine.RegenerateAsync(Alice, conversationId, q2.Id)).Outcome);
+        Assert.Equal(0, Engine.LocalTasks.Count);
     }
 
     [Fact]
@@ -819,6 +851,14 @@ public sealed class GenerationEngineTests : IAsyncDisposable
         public Task<HistoryChange> DeleteAsync(string userId, string conversationId, CancellationToken cancellationToken = default) => inner.DeleteAsync(userId, conversationId, cancellationToken);
 
         public Task<ConversationSummary?> RenameAsync(string userId, string conversationId, string title, CancellationToken cancellationToken = default) => inner.RenameAsync(userId, conversationId, title, cancellationToken);
+
+        public Task<ConversationPage> ListPageAsync(string userId, int limit, ConversationCursor? after = null, CancellationToken cancellationToken = default) => inner.ListPageAsync(userId, limit, after, cancellationToken);
+
+        public Task<IReadOnlyList<ConversationMatch>> SearchAsync(string userId, SearchQuery query, int limit, CancellationToken cancellationToken = default) => inner.SearchAsync(userId, query, limit, cancellationToken);
+
+        public Task<ConversationSummary?> RestoreAsync(string userId, string conversationId, CancellationToken cancellationToken = default) => inner.RestoreAsync(userId, conversationId, cancellationToken);
+
+        public Task<HistoryChange> SelectBranchAsync(string userId, string conversationId, string messageId, CancellationToken cancellationToken = default) => inner.SelectBranchAsync(userId, conversationId, messageId, cancellationToken);
 
         public Task<bool> SetModelAsync(string userId, string conversationId, string? modelId, CancellationToken cancellationToken = default) => inner.SetModelAsync(userId, conversationId, modelId, cancellationToken);
 

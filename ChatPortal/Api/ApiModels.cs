@@ -10,12 +10,28 @@ public sealed record ConversationListItem(string Id, string Title, DateTimeOffse
 /// <summary>What <c>PATCH /api/conversations/{id}</c> answers: the conversation's name and settings.</summary>
 public sealed record ConversationSettings(string Id, string Title, DateTimeOffset UpdatedAt, string Model, string? Instructions);
 
+/// <summary>A search hit: <c>snippet</c> is the text of its newest matching message around the matched words (null when only the title matched).</summary>
+public sealed record ConversationSearchItem(string Id, string Title, DateTimeOffset UpdatedAt, bool TitleMatches, string? Snippet);
+
 /// <param name="Model">The model that wrote an answer (its id).</param>
 /// <param name="Usage">What an answer took; null for questions and for answers stored before usage was recorded.</param>
-public sealed record MessageDto(string Id, string Role, string Content, string Status, string? Error = null, string? Model = null, UsageDto? Usage = null);
+/// <param name="ParentId">The message this one follows (null: the first question).</param>
+/// <param name="SiblingIds">This message and its siblings (other versions of the question, other answers to it), in the order written.</param>
+public sealed record MessageDto(
+    string Id,
+    string Role,
+    string Content,
+    string Status,
+    string? Error = null,
+    string? Model = null,
+    UsageDto? Usage = null,
+    string? ParentId = null,
+    IReadOnlyList<string>? SiblingIds = null);
 
 /// <param name="Estimated">True when the provider reported no usage (or only part of it) and ChatPortal estimated it.</param>
 public sealed record UsageDto(int InputTokens, int OutputTokens, bool Estimated, int? FirstTokenMs, double? TokensPerSecond);
+
+public sealed record SelectBranchRequest(string? MessageId);
 
 public sealed record ActiveTaskDto(string TaskId, string Node);
 
@@ -46,7 +62,8 @@ internal static class ApiText
 
     public static string Of(ChatRole role) => role == ChatRole.User ? "user" : "assistant";
 
-    public static MessageDto ToDto(this ChatMessage message) =>
+    public static MessageDto ToDto(this ChatMessage message, ConversationTree tree) =>
         new(message.Id, Of(message.Role), message.Content, Of(message.Status), message.Error, message.ModelId,
-            message.Usage is { } u ? new UsageDto(u.InputTokens, u.OutputTokens, u.Estimated, u.FirstTokenMs, u.TokensPerSecond) : null);
+            message.Usage is { } u ? new UsageDto(u.InputTokens, u.OutputTokens, u.Estimated, u.FirstTokenMs, u.TokensPerSecond) : null,
+            message.ParentId, [.. tree.SiblingsOf(message).Select(m => m.Id)]);
 }

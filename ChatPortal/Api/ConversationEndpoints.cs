@@ -20,7 +20,12 @@ public static class ConversationEndpoints
         group.MapDelete("/{id}/messages", ClearAsync);
         group.MapPatch("/{id}", UpdateAsync);
         group.MapDelete("/{id}", DeleteAsync);
+        group.MapPost("/{id}/restore", RestoreAsync);
+        group.MapGet("/{id}/export", ExportAsync);
         group.MapPost("/{id}/messages", SendAsync).RequireRateLimiting(WebApplicationBuilderExtensions.MessagesRateLimit);
+        group.MapPost("/{id}/messages/{messageId}/edit", EditAsync).RequireRateLimiting(WebApplicationBuilderExtensions.MessagesRateLimit);
+        group.MapPost("/{id}/messages/{messageId}/regenerate", RegenerateAsync).RequireRateLimiting(WebApplicationBuilderExtensions.MessagesRateLimit);
+        group.MapPut("/{id}/branch", SelectBranchAsync);
         return app;
     }
 
@@ -30,11 +35,90 @@ public static class ConversationEndpoints
         return TypedResults.Created($"/api/conversations/{conversation.Id}", new CreatedConversation(conversation.Id));
     }
 
-    private static async Task<Ok<ConversationListItem[]>> ListAsync(HttpContext context, IConversationStore store)
+    /// <summary>The longest page a client may ask for with <c>limit</c>.</summary>
+    internal const int MaxPageSize = 100;
+
+    /// <summary>
+    /// Every conversation of the caller; or, with <c>limit</c> and/or <c>cursor</c>, one page of them, and a
+    /// <c>Link: &lt;…&gt;; rel="next"</c> header while more follow.
+    /// </summary>
+    private static async Task<IResult> ListAsync(HttpContext context, IConversationStore store)
     {
-        var list = await store.ListAsync(ApiUser.Id(context), context.RequestAborted);
-        return TypedResults.Ok(list.Select(c => new ConversationListItem(c.Id, c.Title, c.UpdatedAt)).ToArray());
+        var userId = ApiUser.Id(context);
+        var query = context.Request.Query;
+        if (query.ContainsKey("q"))
+        {
+            return await SearchAsync(context, store, userId);
+        }
+
+        if (!query.ContainsKey("limit") && !query.ContainsKey("cursor"))
+        {
+            var list = await store.ListAsync(userId, context.RequestAborted);
+            return TypedResults.Ok(list.Select(ToItem).ToArray());
+        }
+
+        if (!TryReadLimit(query, out var limit))
+        {
+            return QueryProblem($"limit must be a whole number from 1 to {MaxPageSize}.");
+        }
+
+        ConversationCursor? after = null;
+        if (query.TryGetValue("cursor", out var cursorText) && (cursorText.Count != 1 || !ConversationCursor.TryParse(cursorText[0], out after)))
+        {
+            return QueryProblem("cursor is not one this API handed out: use the link of the previous page's Link header.");
+        }
+
+        var page = await store.ListPageAsync(userId, limit, after, context.RequestAborted);
+        if (page.Next is { } next)
+        {
+            context.Response.Headers.Link = $"</api/conversations?limit={limit}&cursor={next}>; rel=\"next\"";
+        }
+
+        return TypedResults.Ok(page.Items.Select(ToItem).ToArray());
     }
+
+    private static ConversationListItem ToItem(ConversationSummary c) => new(c.Id, c.Title, c.UpdatedAt);
+
+    /// <summary><c>?q=words[&amp;limit=N]</c>: full-text search of the caller's conversations, title matches first.</summary>
+    private static async Task<IResult> SearchAsync(HttpContext context, IConversationStore store, string userId)
+    {
+        var query = context.Request.Query;
+        var text = query["q"];
+        if (text.Count != 1)
+        {
+            return QueryProblem("q must be given once.");
+        }
+
+        if (!SearchQuery.TryParse(text[0], out var search, out var problem))
+        {
+            return QueryProblem($"q: {problem}");
+        }
+
+        if (query.ContainsKey("cursor"))
+        {
+            return QueryProblem("cursor does not apply to a search: ask for a larger limit instead.");
+        }
+
+        if (!TryReadLimit(query, out var limit))
+        {
+            return QueryProblem($"limit must be a whole number from 1 to {MaxPageSize}.");
+        }
+
+        var hits = await store.SearchAsync(userId, search!, limit, context.RequestAborted);
+        return TypedResults.Ok(hits.Select(h => new ConversationSearchItem(h.Id, h.Title, h.UpdatedAt, h.TitleMatches,
+            h.Snippet is null ? null : SearchSnippet.Plain(h.Snippet))).ToArray());
+    }
+
+    /// <summary><c>limit</c>: absent (50), or once, a whole number from 1 to <see cref="MaxPageSize"/>.</summary>
+    private static bool TryReadLimit(IQueryCollection query, out int limit)
+    {
+        limit = 50;
+        return !query.TryGetValue("limit", out var text)
+            || (text.Count == 1 && int.TryParse(text[0], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out limit) && limit is >= 1 and <= MaxPageSize);
+    }
+
+    private static IResult QueryProblem(string detail) =>
+        TypedResults.Problem(detail: detail, statusCode: StatusCodes.Status400BadRequest, title: "Invalid query");
 
     private static async Task<IResult> GetAsync(string id, HttpContext context, IConversationStore store, GenerationEngine engine)
     {
@@ -44,13 +128,17 @@ public static class ConversationEndpoints
             return ApiUser.NotFound("The conversation");
         }
 
-        var messages = conversation.Messages.Select(m => m.ToDto()).ToList();
+        var tree = conversation.Tree;
+        var messages = conversation.Messages.Select(m => m.ToDto(tree)).ToList();
         var running = await engine.FindRunningInConversationAsync(id, context.RequestAborted);
-        if (running is not null)
+        if (running is not null && messages.All(m => m.Id != running.TaskId))
         {
-            // The answer being written shows as a streaming message with the text this node can see.
+            // The answer being written shows as a streaming message with the text this node can see, after the question it
+            // answers (the end of the branch on screen), beside that question's other answers.
             var text = engine.LocalTasks.Find(running.TaskId)?.Text ?? "";
-            messages.Add(new MessageDto(running.TaskId, "assistant", text, "streaming"));
+            var question = conversation.Messages.Count > 0 ? conversation.Messages[^1].Id : null;
+            messages.Add(new MessageDto(running.TaskId, "assistant", text, "streaming", ParentId: question,
+                SiblingIds: [.. tree.ChildrenOf(question).Select(m => m.Id), running.TaskId]));
         }
 
         return TypedResults.Ok(new ConversationDto(
@@ -106,58 +194,117 @@ public static class ConversationEndpoints
                 engine.Models.Resolve(conversation.ModelId).Id, conversation.Instructions));
     }
 
-    /// <summary>Deletes a conversation and its messages; a running answer in it is stopped first.</summary>
-    private static async Task<IResult> DeleteAsync(string id, HttpContext context, IConversationStore store, GenerationEngine engine)
-    {
-        var userId = ApiUser.Id(context);
-        for (var attempt = 0; attempt < 3; attempt++)
+    /// <summary>Deletes a conversation (restorable for a while, then purged); a running answer in it is stopped first.</summary>
+    private static async Task<IResult> DeleteAsync(string id, HttpContext context, GenerationEngine engine) =>
+        await engine.DeleteConversationAsync(ApiUser.Id(context), id, context.RequestAborted) switch
         {
-            switch (await store.DeleteAsync(userId, id, context.RequestAborted))
-            {
-                case HistoryChange.Done:
-                    return TypedResults.NoContent();
-                case HistoryChange.NotFound:
-                    return ApiUser.NotFound("The conversation");
-            }
-
-            if (await engine.FindRunningInConversationAsync(id, context.RequestAborted) is { } running)
-            {
-                await engine.CancelAsync(running.TaskId, userId, context.RequestAborted);
-            }
-        }
-
-        return TypedResults.Problem(
-            detail: "The answer being generated in this conversation did not stop in time; try again in a moment.",
-            statusCode: StatusCodes.Status409Conflict,
-            title: "Generation running");
-    }
-
-    private static async Task<IResult> SendAsync(string id, HttpContext context, GenerationEngine engine, IOptions<ChatPortalOptions> options, TimeProvider time)
-    {
-        var maxChars = options.Value.Limits.MaxMessageChars;
-        var (text, model, problem) = await ReadMessageAsync(context.Request, maxChars, context.RequestAborted);
-        if (problem is not null)
-        {
-            return problem;
-        }
-
-        var result = await engine.StartAsync(ApiUser.Id(context), id, text, model, context.RequestAborted);
-        return result.Outcome switch
-        {
-            StartOutcome.Started => new TaskStreamResult(result.Task!.Info, engine, announce: true),
-            StartOutcome.QuotaExceeded => QuotaProblem(context, result.Quota!, time.GetUtcNow()),
-            StartOutcome.UnknownModel => UnknownModel(model!),
-            StartOutcome.TooManyAnswers => TypedResults.Problem(
-                detail: $"You already have {options.Value.Limits.ConcurrentAnswersPerUser} answers being generated; wait for one to finish or stop it.",
-                statusCode: StatusCodes.Status429TooManyRequests,
-                title: "Too many answers at once"),
-            StartOutcome.AlreadyRunning => TypedResults.Problem(
-                detail: $"An answer is already being generated in this conversation (task {result.RunningTask?.TaskId} on {result.RunningTask?.Node}).",
+            HistoryChange.Done => TypedResults.NoContent(),
+            HistoryChange.AnswerRunning => TypedResults.Problem(
+                detail: "The answer being generated in this conversation did not stop in time; try again in a moment.",
                 statusCode: StatusCodes.Status409Conflict,
                 title: "Generation running"),
             _ => ApiUser.NotFound("The conversation"),
         };
+
+    /// <summary><c>?format=markdown|json</c> (Markdown when absent): the conversation as a file to download.</summary>
+    private static async Task<IResult> ExportAsync(string id, HttpContext context, IConversationStore store, TimeProvider time)
+    {
+        var formats = context.Request.Query["format"];
+        var format = formats.Count == 0 ? ConversationExport.Markdown : formats.Count == 1 ? formats[0]!.ToLowerInvariant() : "";
+        if (!ConversationExport.Formats.Contains(format))
+        {
+            return QueryProblem($"format must be one of: {string.Join(", ", ConversationExport.Formats)}.");
+        }
+
+        var conversation = await store.GetAsync(ApiUser.Id(context), id, context.RequestAborted);
+        if (conversation is null)
+        {
+            return ApiUser.NotFound("The conversation");
+        }
+
+        return TypedResults.File(
+            ConversationExport.ToBytes(conversation, format, time.GetUtcNow()),
+            ConversationExport.ContentType(format),
+            ConversationExport.FileName(conversation.Title, format));
     }
+
+    /// <summary>Undoes a delete within the restore window (<see cref="ConversationDeletion.RestoreWindow"/>).</summary>
+    private static async Task<IResult> RestoreAsync(string id, HttpContext context, IConversationStore store) =>
+        await store.RestoreAsync(ApiUser.Id(context), id, context.RequestAborted) is { } restored
+            ? TypedResults.Ok(ToItem(restored))
+            : TypedResults.Problem(
+                detail: $"There is no deleted conversation of yours to restore with this id (a delete can be undone for {ConversationDeletion.RestoreWindow.TotalSeconds:0} seconds).",
+                statusCode: StatusCodes.Status404NotFound,
+                title: "Not found");
+
+    private static async Task<IResult> SendAsync(string id, HttpContext context, GenerationEngine engine, IOptions<ChatPortalOptions> options, TimeProvider time)
+    {
+        var (text, model, problem) = await ReadMessageAsync(context.Request, options.Value.Limits.MaxMessageChars, context.RequestAborted);
+        return problem ?? Streamed(context, await engine.StartAsync(ApiUser.Id(context), id, text, model, context.RequestAborted), engine, options.Value, time, model);
+    }
+
+    /// <summary>A new version of question <c>messageId</c> (a branch beside it) and its answer, streamed as a send is.</summary>
+    private static async Task<IResult> EditAsync(string id, string messageId, HttpContext context, GenerationEngine engine, IOptions<ChatPortalOptions> options, TimeProvider time)
+    {
+        var (text, model, problem) = await ReadMessageAsync(context.Request, options.Value.Limits.MaxMessageChars, context.RequestAborted);
+        return problem ?? Streamed(context, await engine.EditAsync(ApiUser.Id(context), id, messageId, text, model, context.RequestAborted), engine, options.Value, time, model,
+            "There is no question with this id in the conversation.");
+    }
+
+    /// <summary>Answer <c>messageId</c> written again: a new answer beside it, streamed as a send is; the old one stays.</summary>
+    private static async Task<IResult> RegenerateAsync(string id, string messageId, HttpContext context, GenerationEngine engine, IOptions<ChatPortalOptions> options, TimeProvider time) =>
+        Streamed(context, await engine.RegenerateAsync(ApiUser.Id(context), id, messageId, modelId: null, context.RequestAborted), engine, options.Value, time, null,
+            "There is no answer with this id in the conversation.");
+
+    /// <summary><c>{"messageId"}</c>: shows the branch through that message (down its newest messages); answers as <c>GET</c>.</summary>
+    private static async Task<IResult> SelectBranchAsync(string id, HttpContext context, IConversationStore store, GenerationEngine engine)
+    {
+        SelectBranchRequest? request;
+        try
+        {
+            using var limited = new LimitedStream(context.Request.Body, 16 * 1024);
+            request = await System.Text.Json.JsonSerializer.DeserializeAsync<SelectBranchRequest>(limited, JsonSerializerOptions.Web, context.RequestAborted);
+        }
+        catch (Exception ex) when (ex is JsonException or LimitedStream.TooLargeException)
+        {
+            request = null;
+        }
+
+        if (request?.MessageId is not { Length: > 0 } messageId)
+        {
+            return TypedResults.Problem(detail: "The body must be JSON like {\"messageId\": \"…\"}.", statusCode: StatusCodes.Status400BadRequest, title: "Invalid branch");
+        }
+
+        return await store.SelectBranchAsync(ApiUser.Id(context), id, messageId, context.RequestAborted) switch
+        {
+            HistoryChange.Done => await GetAsync(id, context, store, engine),
+            HistoryChange.AnswerRunning => TypedResults.Problem(
+                detail: "An answer is being generated in this conversation; its branch stays on screen until it ends.",
+                statusCode: StatusCodes.Status409Conflict,
+                title: "Generation running"),
+            _ => ApiUser.NotFound("The conversation or the message"),
+        };
+    }
+
+    /// <summary>The answer of a start: its event stream, or the problem that kept it from starting.</summary>
+    private static IResult Streamed(HttpContext context, StartResult result, GenerationEngine engine, ChatPortalOptions options, TimeProvider time, string? model, string? unknownMessage = null) => result.Outcome switch
+    {
+        StartOutcome.Started => new TaskStreamResult(result.Task!.Info, engine, announce: true),
+        StartOutcome.QuotaExceeded => QuotaProblem(context, result.Quota!, time.GetUtcNow()),
+        StartOutcome.UnknownModel => UnknownModel(model!),
+        StartOutcome.TooManyAnswers => TypedResults.Problem(
+            detail: $"You already have {options.Limits.ConcurrentAnswersPerUser} answers being generated; wait for one to finish or stop it.",
+            statusCode: StatusCodes.Status429TooManyRequests,
+            title: "Too many answers at once"),
+        StartOutcome.AlreadyRunning => TypedResults.Problem(
+            detail: $"An answer is already being generated in this conversation (task {result.RunningTask?.TaskId} on {result.RunningTask?.Node}).",
+            statusCode: StatusCodes.Status409Conflict,
+            title: "Generation running"),
+        StartOutcome.MessageNotFound => TypedResults.Problem(detail: unknownMessage, statusCode: StatusCodes.Status404NotFound, title: "Not found"),
+        StartOutcome.NothingToRegenerate => TypedResults.Problem(
+            detail: "There is no question to answer again.", statusCode: StatusCodes.Status409Conflict, title: "Nothing to regenerate"),
+        _ => ApiUser.NotFound("The conversation"),
+    };
 
     /// <summary>429 with <c>Retry-After</c> until the quota resets (midnight UTC), and the sentence the chat shows too.</summary>
     private static IResult QuotaProblem(HttpContext context, Core.Limits.DailyTokenQuota quota, DateTimeOffset now)

@@ -15,11 +15,31 @@ window.chatPortal = {
     drawerFocus(open) {
         const drawer = document.getElementById('cp-sidebar');
         const toggle = document.querySelector('[data-testid=sidebar-toggle]');
-        if (open) {
+        if (open && window.chatPortal.searchAfterOpen) {
+            window.chatPortal.searchAfterOpen = false;
+            drawer?.querySelector('[data-testid=conversation-search]')?.focus();
+        } else if (open) {
             (drawer?.querySelector('[aria-current=page]') ?? drawer?.querySelector('a, button'))?.focus();
         } else if (toggle && (document.activeElement === document.body || drawer?.contains(document.activeElement))) {
             toggle.focus();
         }
+    },
+    // The reader's time zone (IANA name), for the conversation list's date headings.
+    timeZone() {
+        try {
+            return Intl.DateTimeFormat().resolvedOptions().timeZone ?? null;
+        } catch {
+            return null;
+        }
+    },
+    clearInput(input) {
+        if (input) {
+            input.value = '';
+        }
+    },
+    focusAndSelect(input) {
+        input?.focus();
+        input?.select();
     },
     async copy(text) {
         try {
@@ -66,10 +86,39 @@ document.addEventListener('click', async event => {
     }, 1600);
 });
 
+// Ctrl+K (Cmd+K on a Mac) focuses the conversation search, opening the phone drawer first if it is closed.
+document.addEventListener('keydown', event => {
+    if (!(event.ctrlKey || event.metaKey) || event.altKey || event.shiftKey || event.key.toLowerCase() !== 'k') {
+        return;
+    }
+
+    const search = document.querySelector('[data-testid=conversation-search]');
+    if (!search) {
+        return;
+    }
+
+    event.preventDefault();
+    const chat = document.querySelector('.cp-chat');
+    const toggle = chat?.querySelector('[data-testid=sidebar-toggle]');
+    if (chat && toggle && !chat.classList.contains('cp-sidebar-open') && getComputedStyle(toggle).display !== 'none') {
+        window.chatPortal.searchAfterOpen = true; // drawerFocus puts the focus there once the drawer is shown
+        toggle.click();
+        return;
+    }
+
+    search.focus();
+    search.select();
+});
+
 // Esc in the chat: closes the phone drawer if it is open, else stops the running answer (the Stop button's own
 // click, so the page does exactly what a click does). Not while a dialog or a menu is open: Esc is theirs.
 document.addEventListener('keydown', event => {
     if (event.key !== 'Escape' || event.defaultPrevented || event.isComposing) {
+        return;
+    }
+
+    // A field that gives Esc its own meaning (the rename field: cancel) keeps it.
+    if (event.target instanceof Element && event.target.closest('[data-own-escape]')) {
         return;
     }
 

@@ -56,6 +56,10 @@ namespace ChatPortal.Core.Storage.Migrations.Postgres
                         .HasColumnType("timestamp with time zone")
                         .HasColumnName("created_at");
 
+                    b.Property<DateTime?>("DeletedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("deleted_at");
+
                     b.Property<long>("Fence")
                         .HasColumnType("bigint")
                         .HasColumnName("fence");
@@ -67,6 +71,11 @@ namespace ChatPortal.Core.Storage.Migrations.Postgres
                     b.Property<string>("Instructions")
                         .HasColumnType("text")
                         .HasColumnName("instructions");
+
+                    b.Property<string>("LeafId")
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)")
+                        .HasColumnName("leaf_id");
 
                     b.Property<string>("ModelId")
                         .HasMaxLength(64)
@@ -98,6 +107,9 @@ namespace ChatPortal.Core.Storage.Migrations.Postgres
 
                     b.HasIndex("ActiveInstanceId")
                         .HasDatabaseName("ix_conversations_active_instance_id");
+
+                    b.HasIndex("DeletedAt")
+                        .HasDatabaseName("ix_conversations_deleted_at");
 
                     b.HasIndex("UserId", "UpdatedAt")
                         .HasDatabaseName("ix_conversations_user_id_updated_at");

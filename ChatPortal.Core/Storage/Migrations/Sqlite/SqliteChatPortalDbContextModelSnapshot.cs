@@ -51,6 +51,10 @@ namespace ChatPortal.Core.Storage.Migrations.Sqlite
                         .HasColumnType("TEXT")
                         .HasColumnName("created_at");
 
+                    b.Property<DateTime?>("DeletedAt")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("deleted_at");
+
                     b.Property<long>("Fence")
                         .HasColumnType("INTEGER")
                         .HasColumnName("fence");
@@ -62,6 +66,11 @@ namespace ChatPortal.Core.Storage.Migrations.Sqlite
                     b.Property<string>("Instructions")
                         .HasColumnType("TEXT")
                         .HasColumnName("instructions");
+
+                    b.Property<string>("LeafId")
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("leaf_id");
 
                     b.Property<string>("ModelId")
                         .HasMaxLength(64)
@@ -93,6 +102,9 @@ namespace ChatPortal.Core.Storage.Migrations.Sqlite
 
                     b.HasIndex("ActiveInstanceId")
                         .HasDatabaseName("ix_conversations_active_instance_id");
+
+                    b.HasIndex("DeletedAt")
+                        .HasDatabaseName("ix_conversations_deleted_at");
 
                     b.HasIndex("UserId", "UpdatedAt")
                         .HasDatabaseName("ix_conversations_user_id_updated_at");

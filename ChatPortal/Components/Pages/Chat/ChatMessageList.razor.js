@@ -9,8 +9,13 @@ export function autoScroll(element) {
         pinned = element.scrollHeight - element.scrollTop - element.clientHeight < 80;
     }, { passive: true });
 
+    // Only when the content grew: a button's ripple (a span MudBlazor adds on pointer down) must not move the thread
+    // under the pointer, or the mouse up lands elsewhere and the click is lost.
+    let height = element.scrollHeight;
     const observer = new MutationObserver(() => {
-        if (pinned) {
+        const grew = element.scrollHeight > height;
+        height = element.scrollHeight;
+        if (pinned && grew) {
             element.scrollTop = element.scrollHeight;
         }
     });
