@@ -7,6 +7,26 @@ namespace ChatPortal.E2E;
 public sealed class ChatTests(SingleNodeFixture fixture) : BrowserTest<SingleNodeFixture>(fixture)
 {
     [Fact]
+    public async Task AnAnswersCopyButtonPutsItsMarkdownOnTheClipboardAndSaysSoOnce()
+    {
+        await Page.Context.GrantPermissionsAsync(["clipboard-read", "clipboard-write"], new() { Origin = Fixture.FastNode.Url });
+        var chat = ChatOn(Fixture.FastNode);
+        await chat.OpenAsync();
+        await chat.SendAsync("Summarise the plan");
+        await Expect(chat.LastAnswer).ToHaveAttributeAsync("data-status", "completed");
+        var stored = (await chat.GetConversationAsync()).GetProperty("messages")[1].GetProperty("content").GetString()!;
+
+        await chat.LastAnswer.HoverAsync();
+        await chat.LastAnswer.GetByTestId("copy-button").ClickAsync();
+
+        // The confirmation is a short toast from the page's one notice service, not an alert that stays.
+        await Expect(Page.Locator(".mud-snackbar").Filter(new() { HasText = "Copied to the clipboard" })).ToHaveCountAsync(1);
+        await Expect(chat.ChatError).ToHaveCountAsync(0);
+        Assert.Equal(stored, await Page.EvaluateAsync<string>("() => navigator.clipboard.readText()"));
+        Assert.Contains("```", stored); // the Markdown, code fences included, not the rendered text
+    }
+
+    [Fact]
     public async Task SendingAMessageStreamsTheAnswer()
     {
         var chat = ChatOn(Fixture.Node);
