@@ -27,6 +27,29 @@ public sealed class ChatTests(SingleNodeFixture fixture) : BrowserTest<SingleNod
     }
 
     [Fact]
+    public async Task ASuggestionOnAnEmptyConversationGoesIntoTheComposerToSendOrChange()
+    {
+        var chat = ChatOn(Fixture.FastNode);
+        await chat.OpenAsync();
+        await chat.NewConversationButton.ClickAsync();
+        await Expect(chat.EmptyConversation).ToBeVisibleAsync();
+        var suggestion = Page.GetByTestId("suggestion").Filter(new() { HasText = "Compare" });
+        var prompt = await suggestion.Locator(".cp-suggestion-prompt").InnerTextAsync();
+
+        await suggestion.ClickAsync();
+
+        await Expect(chat.ComposerInput).ToHaveValueAsync(prompt);
+        await Expect(chat.ComposerInput).ToBeFocusedAsync();
+        await Expect(chat.UserMessages).ToHaveCountAsync(0); // not sent until the user says so
+        await Page.Keyboard.PressAsync("End");
+        await Page.Keyboard.TypeAsync(", briefly");
+        await Page.Keyboard.PressAsync("Enter");
+        await Expect(chat.UserMessages.Last.Locator(".cp-user-text")).ToHaveTextAsync(prompt + ", briefly");
+        await Expect(Page.GetByTestId("suggestion")).ToHaveCountAsync(0);
+        await Expect(chat.LastAnswer).ToHaveAttributeAsync("data-status", "completed");
+    }
+
+    [Fact]
     public async Task SendingAMessageStreamsTheAnswer()
     {
         var chat = ChatOn(Fixture.Node);

@@ -131,7 +131,8 @@ public sealed class RichAnswerTests(ShowcaseFixture fixture) : BrowserTest<Showc
         await chat.OpenAsync();
         await chat.NewConversationButton.ClickAsync();
         await Expect(chat.EmptyConversation).ToBeVisibleAsync();
-        await Screenshots.SaveAsync(Page, "chat-empty-light.png");
+        await Expect(Page.GetByTestId("suggestion")).ToHaveCountAsync(4);
+        Screenshots.Publish(await Screenshots.SaveAsync(Page, "chat-empty-light.png"), "chat-empty.png");
         await chat.SendAsync("How do I stop an answer from another node?");
         await Expect(chat.LastAnswer).ToHaveAttributeAsync("data-status", "completed");
         await Expect(chat.LastAnswerCodeBlocks).ToHaveCountAsync(3);

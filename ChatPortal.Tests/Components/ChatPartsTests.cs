@@ -52,6 +52,38 @@ public sealed class ChatPartsTests : ComponentTest
     }
 
     [Fact]
+    public void AnEmptyConversationOffersSuggestionsAndAPickHandsOverItsQuestion()
+    {
+        var picked = new List<string>();
+        var cut = Render<ChatMessageList>(p => p
+            .Add(c => c.Messages, Array.Empty<ChatPortal.Core.Conversations.ChatMessage>())
+            .Add(c => c.OnSuggest, (string prompt) => picked.Add(prompt)));
+
+        var suggestions = cut.FindAll("[data-testid=suggestion]");
+        Assert.Equal(ChatMessageList.Suggestions.Select(s => s.Title), suggestions.Select(b => b.QuerySelector(".cp-suggestion-title")!.TextContent));
+        Assert.Equal(ChatMessageList.Suggestions.Select(s => s.Prompt), suggestions.Select(b => b.QuerySelector(".cp-suggestion-prompt")!.TextContent));
+        Assert.Equal("Suggestions", cut.Find(".cp-suggestions").GetAttribute("aria-label"));
+
+        suggestions[2].Click();
+
+        Assert.Equal([ChatMessageList.Suggestions[2].Prompt], picked);
+    }
+
+    [Fact]
+    public void WithoutAHandlerOrOnceThereAreMessagesThereAreNoSuggestions()
+    {
+        var cut = Render<ChatMessageList>(p => p.Add(c => c.Messages, Array.Empty<ChatPortal.Core.Conversations.ChatMessage>()));
+
+        Assert.NotNull(cut.Find("[data-testid=empty-conversation]"));
+        Assert.Empty(cut.FindAll("[data-testid=suggestion]"));
+
+        var question = new ChatPortal.Core.Conversations.ChatMessage("q", ChatPortal.Core.Conversations.ChatRole.User, "Hi",
+            ChatPortal.Core.Conversations.MessageStatus.Completed, DateTimeOffset.UnixEpoch);
+        cut.Render(p => p.Add(c => c.Messages, new[] { question }).Add(c => c.OnSuggest, (string _) => { }));
+        Assert.Empty(cut.FindAll("[data-testid=suggestion]"));
+    }
+
+    [Fact]
     public void TheBranchSwitcherStepsToItsNeighboursAndStopsAtTheEnds()
     {
         var chosen = new List<string>();
