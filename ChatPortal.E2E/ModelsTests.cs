@@ -75,6 +75,7 @@ public sealed partial class ModelsTests(ModelsFixture fixture) : BrowserTest<Mod
         await Expect(chat.InstructionsDialog).ToBeVisibleAsync();
         await Expect(chat.InstructionsInput).ToHaveAttributeAsync("placeholder", new Regex("helpful assistant"));
         await chat.InstructionsInput.FillAsync("You are a ship's navigator. Answer in nautical terms, briefly.");
+        await Expect(chat.InstructionsDefault).ToBeEnabledAsync(); // the server has the text: the counter and "Use default" follow it
         Screenshots.Publish(await Screenshots.SaveAsync(Page, "instructions-dialog.png"), "instructions.png");
         await chat.InstructionsSave.ClickAsync();
 

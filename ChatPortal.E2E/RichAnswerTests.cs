@@ -77,12 +77,62 @@ public sealed class RichAnswerTests(ShowcaseFixture fixture) : BrowserTest<Showc
     }
 
     [Fact]
+    public async Task OnAPhoneTheComposerStaysUsableAroundTheDrawerAndTheOnScreenKeyboard()
+    {
+        await Page.SetViewportSizeAsync(390, 844);
+        var chat = ChatOn(Fixture.Node);
+        await chat.OpenAsync();
+
+        // The drawer opened and closed with a tap beside it: the composer is back in reach and keeps what was typed.
+        await chat.ComposerInput.FillAsync("Draft kept while the list is open");
+        await chat.SidebarToggle.ClickAsync();
+        await Expect(chat.NewConversationButton).ToBeVisibleAsync();
+        await Page.Mouse.ClickAsync(370, 400); // the scrim beside the drawer
+        await Expect(chat.SidebarToggle).ToHaveAttributeAsync("aria-expanded", "false");
+        await Expect(chat.NewConversationButton).Not.ToBeVisibleAsync();
+        await Expect(chat.ComposerInput).ToHaveValueAsync("Draft kept while the list is open");
+
+        // The on-screen keyboard takes the lower half of the screen: the composer and Send stay above it, whole.
+        await Page.SetViewportSizeAsync(390, 420);
+        await chat.ComposerInput.ClickAsync();
+        await Expect(chat.ComposerInput).ToBeInViewportAsync(new() { Ratio = 1 });
+        await Expect(chat.SendButton).ToBeInViewportAsync(new() { Ratio = 1 });
+        await Expect(chat.SidebarToggle).ToBeInViewportAsync(new() { Ratio = 1 });
+        Assert.True(await Page.EvaluateAsync<int>(PageWiderThanTheWindow) <= 0, "The page scrolls sideways with the keyboard open.");
+
+        await chat.ComposerInput.FillAsync("A table and some code, please");
+        await chat.SendButton.ClickAsync();
+        await Expect(chat.UserMessages.Last).ToContainTextAsync("A table and some code, please");
+        await Expect(chat.LastAnswer).ToHaveAttributeAsync("data-status", "completed", new() { Timeout = 30_000 });
+        await Expect(chat.ComposerInput).ToBeInViewportAsync(new() { Ratio = 1 });
+        await Expect(chat.ComposerInput).ToBeEnabledAsync();
+    }
+
+    [Fact]
     public async Task ScreenshotsOfARichAnswerOnADesktopAndAPhoneInLightAndDark()
     {
         var chat = ChatOn(Fixture.Node);
+
+        // A history like a user's (a list of one looks like a demo): older conversations under their date headings.
+        (string Title, double DaysAgo)[] history =
+        [
+            ("Explain Raft leader election", 12),
+            ("Regex for ISO 8601 dates", 9),
+            ("Flaky Playwright test on CI", 4),
+            ("Grafana alert for p99 latency", 1.2),
+            ("Rename the orders table safely", 0.05),
+        ];
+        foreach (var (title, daysAgo) in history)
+        {
+            var id = await NodeDatabase.CreateConversationAsync(Page, Fixture.Node, title);
+            await NodeDatabase.SetUpdatedAgoAsync(Fixture.Node, id, TimeSpan.FromDays(daysAgo));
+        }
+
         await chat.OpenAsync();
+        await chat.NewConversationButton.ClickAsync();
         await Expect(chat.EmptyConversation).ToBeVisibleAsync();
-        await Screenshots.SaveAsync(Page, "chat-empty-light.png");
+        await Expect(Page.GetByTestId("suggestion")).ToHaveCountAsync(4);
+        Screenshots.Publish(await Screenshots.SaveAsync(Page, "chat-empty-light.png"), "chat-empty.png");
         await chat.SendAsync("How do I stop an answer from another node?");
         await Expect(chat.LastAnswer).ToHaveAttributeAsync("data-status", "completed");
         await Expect(chat.LastAnswerCodeBlocks).ToHaveCountAsync(3);

@@ -13,7 +13,24 @@ public sealed class ScreenshotTests(SingleNodeFixture fixture) : BrowserTest<Sin
     {
         var chat = ChatOn(Fixture.FastNode);
         var body = Page.Locator("body");
+
+        // A user's history beside the chat, not a list of one.
+        (string Title, double DaysAgo)[] history =
+        [
+            ("Explain Raft leader election", 20),
+            ("Rust vs Go for a CLI tool", 5),
+            ("Grafana alert for p99 latency", 1.1),
+            ("Rename the orders table safely", 0.05),
+        ];
+        foreach (var (title, daysAgo) in history)
+        {
+            var id = await NodeDatabase.CreateConversationAsync(Page, Fixture.FastNode, title);
+            await NodeDatabase.SetUpdatedAgoAsync(Fixture.FastNode, id, TimeSpan.FromDays(daysAgo));
+        }
+
         await chat.OpenAsync();
+        await chat.NewConversationButton.ClickAsync();
+        await Expect(chat.EmptyConversation).ToBeVisibleAsync();
         await Expect(body).ToHaveCSSAsync("background-color", LightBackground);
 
         await chat.SendAsync("How do I stop a running answer on another node?");

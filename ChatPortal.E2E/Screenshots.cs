@@ -17,6 +17,15 @@ public static class Screenshots
         System.IO.Directory.CreateDirectory(Directory);
         var path = Path.Combine(Directory, name);
         await page.Mouse.MoveAsync(1, 1);
+
+        // A button keeps its focus ring after the click that led here (the theme toggle): not part of the screen. Focus
+        // inside an open menu or dialog stays, it is what the keyboard acts on next.
+        await page.EvaluateAsync("""
+            () => {
+                const focused = document.activeElement;
+                if (focused instanceof HTMLButtonElement && !focused.closest('[role=menu], [role=dialog], .mud-popover')) focused.blur();
+            }
+            """);
         var size = page.ViewportSize;
         var hidden = growToContent && size is not null ? await page.EvaluateAsync<int>(HiddenHeight) : 0;
         if (hidden > 0)
