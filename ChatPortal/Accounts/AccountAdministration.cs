@@ -22,7 +22,7 @@ public enum AccountChange
 
 /// <summary>
 /// What an admin does to accounts, for the admin API and the users page alike: list them, grant and revoke the admin
-/// role (revoking ends the account's sessions: its security stamp changes), and issue a one-time reset link.
+/// role (revoking ends the account's sessions: its security stamp changes; a grant reaches them at their next check), and issue a one-time reset link.
 /// </summary>
 public sealed class AccountAdministration(UserManager<UserRecord> users, ChatPortalDbContext db, TimeProvider time, ILogger<AccountAdministration> logger)
 {
@@ -68,8 +68,13 @@ public sealed class AccountAdministration(UserManager<UserRecord> users, ChatPor
 
         var result = admin ? await users.AddToRoleAsync(user, UserIdentity.AdminRole) : await users.RemoveFromRoleAsync(user, UserIdentity.AdminRole);
         Check(result);
-        // The role lives in the sessions' cookies and circuits: a new stamp ends them within a revalidation interval.
-        Check(await users.UpdateSecurityStampAsync(user));
+        // The role lives in the sessions' cookies and circuits. Revoking: a new stamp ends them within a revalidation
+        // interval. Granting: the sessions stay, and each picks the role up when it is next checked.
+        if (!admin)
+        {
+            Check(await users.UpdateSecurityStampAsync(user));
+        }
+
         AccountLog.RoleChanged(logger, adminName, admin ? "granted" : "revoked", user.UserName!);
         return AccountChange.Done;
     }

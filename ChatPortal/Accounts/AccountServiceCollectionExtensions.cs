@@ -48,6 +48,7 @@ public static class AccountServiceCollectionExtensions
                 options.Cookie.Name = "chatportal_2fa";
                 options.ExpireTimeSpan = TimeSpan.FromMinutes(5);
             })
+            .AddCookie(IdentityConstants.TwoFactorRememberMeScheme, options => options.Cookie.Name = "chatportal_2fa_remember")
             .AddScheme<AuthenticationSchemeOptions, BasicAuthenticationHandler>(BasicAuthenticationHandler.SchemeName, null);
 
         services.AddAuthorizationBuilder()

@@ -56,12 +56,14 @@ internal sealed class AdminAccountSeeder(
             // The operator's password is taken as configured, whatever the sign-up rules are.
             user.PasswordHash = users.PasswordHasher.HashPassword(user, password);
             Check(await users.CreateAsync(user), "create the admin account");
+            Check(await users.SetLockoutEnabledAsync(user, false), "exempt the admin account from lockout"); // CreateAsync turns it on
             AccountLog.AdminCreated(logger, userName);
         }
-        else if (users.PasswordHasher.VerifyHashedPassword(user, user.PasswordHash ?? "", password) == PasswordVerificationResult.Failed)
+        else if (users.PasswordHasher.VerifyHashedPassword(user, user.PasswordHash ?? "", password) == PasswordVerificationResult.Failed || user.LockoutEnabled)
         {
             user.PasswordHash = users.PasswordHasher.HashPassword(user, password);
             user.LockoutEnabled = false;
+            user.LockoutEnd = null;
             Check(await users.UpdateSecurityStampAsync(user), "set the admin account's password"); // saves; ends other sessions
             AccountLog.AdminPasswordSet(logger, userName);
         }
