@@ -1,3 +1,4 @@
+using ChatPortal.Accounts;
 using ChatPortal.Api;
 using ChatPortal.Components;
 using ChatPortal.Hosting;
@@ -17,7 +18,7 @@ app.MapConversationEndpoints();
 app.MapModelEndpoints();
 app.MapTaskEndpoints();
 app.MapAdminEndpoints();
-app.MapLoginEndpoints();
+app.MapAccountEndpoints();
 app.MapStaticAssets();
 app.MapRazorComponents<App>()
     .AddInteractiveServerRenderMode();

@@ -151,13 +151,11 @@ public sealed partial class GenerationEngine(
         }
 
         var accepted = Stopwatch.GetTimestamp();
-        if (registry.Find(taskId) is { } local)
+        // Same node: neither Redis nor the database stands between the click and the token. A task started under
+        // another user id goes the database's way: its conversation may have moved to this user's account since
+        // (AnonymousHandover), and the database knows whose conversation it is now.
+        if (registry.Find(taskId) is { } local && (userId is null || local.Info.UserId == userId))
         {
-            // Same node: neither Redis nor the database stands between the click and the token.
-            if (userId is not null && local.Info.UserId != userId)
-            {
-                return CancelResult.NotFound(taskId);
-            }
 
             var wasRunning = local.RequestCancel();
             var ended = await WaitAsync(local.Completion, cancellationToken).ConfigureAwait(false);
@@ -231,13 +229,11 @@ public sealed partial class GenerationEngine(
             return null;
         }
 
-        if (registry.Find(taskId) is { } local)
+        if (registry.Find(taskId) is { } local && (userId is null || local.Info.UserId == userId))
         {
             // Final only once stored: until then a reader of the conversation would still see it running.
             var status = local.Completion.IsCompletedSuccessfully ? local.Completion.Result.Status : GenerationStatus.Running;
-            return userId is null || local.Info.UserId == userId
-                ? new TaskView(taskId, conversationId, local.Info.UserId, node.Id, status, local.Tokens)
-                : null;
+            return new TaskView(taskId, conversationId, local.Info.UserId, node.Id, status, local.Tokens);
         }
 
         if (await store.FindActiveAnswerAsync(conversationId, cancellationToken).ConfigureAwait(false) is { } active && active.TaskId == taskId)

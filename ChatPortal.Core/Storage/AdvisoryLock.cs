@@ -18,9 +18,14 @@ public static class AdvisoryLock
         }
 
         await db.Database.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        var timeout = db.Database.GetCommandTimeout();
         try
         {
+            // Waiting for another node's turn is not a slow statement: the short command timeout does not apply to it
+            // (nodes starting together on a loaded machine waited past it for the first admin account).
+            db.Database.SetCommandTimeout(TimeSpan.FromMinutes(5));
             await db.Database.ExecuteSqlAsync($"SELECT pg_advisory_lock({key})", cancellationToken).ConfigureAwait(false);
+            db.Database.SetCommandTimeout(timeout);
             try
             {
                 await work().ConfigureAwait(false);
@@ -32,6 +37,7 @@ public static class AdvisoryLock
         }
         finally
         {
+            db.Database.SetCommandTimeout(timeout);
             await db.Database.CloseConnectionAsync().ConfigureAwait(false);
         }
     }

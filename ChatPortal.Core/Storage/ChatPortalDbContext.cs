@@ -1,4 +1,6 @@
 using ChatPortal.Core.Conversations;
+using Microsoft.AspNetCore.Identity;
+using Microsoft.AspNetCore.Identity.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Design;
 using Microsoft.EntityFrameworkCore.Metadata.Builders;
@@ -7,12 +9,11 @@ namespace ChatPortal.Core.Storage;
 
 /// <summary>
 /// The system of record. One model, two providers: each provider has its own subclass only so that its
-/// migrations (Migrations/Sqlite, Migrations/Postgres) are found for it.
+/// migrations (Migrations/Sqlite, Migrations/Postgres) are found for it. Accounts are ASP.NET Core Identity's
+/// tables (schema version 3, passkeys included) on the same <c>users</c> table the conversations belong to.
 /// </summary>
-public abstract class ChatPortalDbContext(DbContextOptions options) : DbContext(options)
+public abstract class ChatPortalDbContext(DbContextOptions options) : IdentityDbContext<UserRecord, IdentityRole, string>(options)
 {
-    public DbSet<UserRecord> Users => Set<UserRecord>();
-
     public DbSet<ConversationRecord> Conversations => Set<ConversationRecord>();
 
     public DbSet<MessageRecord> Messages => Set<MessageRecord>();
@@ -25,6 +26,8 @@ public abstract class ChatPortalDbContext(DbContextOptions options) : DbContext(
 
     protected override void OnModelCreating(ModelBuilder modelBuilder)
     {
+        base.OnModelCreating(modelBuilder);
+        AccountTables.Name(modelBuilder);
         modelBuilder.ApplyConfiguration(new UserConfiguration());
         modelBuilder.ApplyConfiguration(new ConversationConfiguration());
         modelBuilder.ApplyConfiguration(new MessageConfiguration());
@@ -52,6 +55,50 @@ internal sealed class UserConfiguration : IEntityTypeConfiguration<UserRecord>
         builder.ToTable("users");
         builder.HasKey(u => u.Id);
         builder.Property(u => u.Id).HasMaxLength(Lengths.Id);
+    }
+}
+
+/// <summary>
+/// Identity's tables under our names (snake case like the rest of the schema), at Identity's schema version 3
+/// (passkeys; 128-character login and token keys) whatever the node's Identity options say: Identity picks its
+/// schema from the options of the running app, which the design-time tools do not have, so the version's
+/// additions are spelled out here and the model is the same everywhere.
+/// </summary>
+internal static class AccountTables
+{
+    private const int MaxKeyLength = 128;
+
+    public static void Name(ModelBuilder modelBuilder)
+    {
+        modelBuilder.Entity<UserRecord>(b =>
+        {
+            b.Property(u => u.PhoneNumber).HasMaxLength(256);
+            b.HasMany<IdentityUserPasskey<string>>().WithOne().HasForeignKey(p => p.UserId).IsRequired();
+        });
+        modelBuilder.Entity<IdentityUserLogin<string>>(b =>
+        {
+            b.Property(l => l.LoginProvider).HasMaxLength(MaxKeyLength);
+            b.Property(l => l.ProviderKey).HasMaxLength(MaxKeyLength);
+        });
+        modelBuilder.Entity<IdentityUserToken<string>>(b =>
+        {
+            b.Property(t => t.LoginProvider).HasMaxLength(MaxKeyLength);
+            b.Property(t => t.Name).HasMaxLength(MaxKeyLength);
+        });
+        modelBuilder.Entity<IdentityUserPasskey<string>>(b =>
+        {
+            b.HasKey(p => p.CredentialId);
+            b.Property(p => p.CredentialId).HasMaxLength(1024); // WebAuthn: at most 1023 bytes
+            b.OwnsOne(p => p.Data).ToJson();
+        });
+
+        modelBuilder.Entity<IdentityRole>().ToTable("roles");
+        modelBuilder.Entity<IdentityRoleClaim<string>>().ToTable("role_claims");
+        modelBuilder.Entity<IdentityUserRole<string>>().ToTable("user_roles");
+        modelBuilder.Entity<IdentityUserClaim<string>>().ToTable("user_claims");
+        modelBuilder.Entity<IdentityUserLogin<string>>().ToTable("user_logins");
+        modelBuilder.Entity<IdentityUserToken<string>>().ToTable("user_tokens");
+        modelBuilder.Entity<IdentityUserPasskey<string>>().ToTable("user_passkeys");
     }
 }
 

@@ -31,6 +31,7 @@ public static class DatabaseServiceCollectionExtensions
         services.TryAddSingleton<IConversationStore>(sp => sp.GetRequiredService<DatabaseConversationStore>());
         services.TryAddSingleton<Usage.IUsageReports, DatabaseUsageReports>();
         services.TryAddSingleton<InstanceLeases>();
+        services.TryAddSingleton<AnonymousHandover>();
         services.TryAddSingleton<DatabaseInitializer>();
         services.AddHostedService<DeletedConversationPurge>();
         return services;

@@ -1,14 +1,18 @@
 using ChatPortal.Core.Conversations;
+using Microsoft.AspNetCore.Identity;
 
 namespace ChatPortal.Core.Storage;
 
 // The rows of the system of record. Times are UTC DateTime: both providers compare and order them in SQL
 // (SQLite cannot order DateTimeOffset), and the lease columns are compared with the database's own clock.
 
-/// <summary>A user: anonymous (identity cookie) today, an account's id once accounts exist.</summary>
-public sealed class UserRecord
+/// <summary>
+/// A user. Anonymous users (an identity cookie only) are rows without a user name; an account is the same row with
+/// a user name, a password hash and a security stamp (ASP.NET Core Identity's columns), so an anonymous user who
+/// signs up keeps their id and every conversation stays where it is.
+/// </summary>
+public sealed class UserRecord : IdentityUser
 {
-    public required string Id { get; set; }
 
     public DateTime CreatedAt { get; set; }
 

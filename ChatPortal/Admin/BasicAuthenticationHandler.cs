@@ -1,22 +1,28 @@
 using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Encodings.Web;
+using ChatPortal.Accounts;
+using ChatPortal.Core.Storage;
 using ChatPortal.Identity;
 using ChatPortal.Security;
 using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Identity;
 using Microsoft.Extensions.Options;
 
 namespace ChatPortal.Admin;
 
 /// <summary>
-/// HTTP Basic with the admin credentials, for <c>/api/admin/*</c>. A challenge is a 401 with WWW-Authenticate, or a
-/// 429 with Retry-After while <see cref="SignInThrottle"/> holds this name or address back after failures.
+/// HTTP Basic for <c>/api/admin/*</c>: the user name and password of an account with the admin role (the configured
+/// <c>Admin:*</c> credentials are one, see <see cref="AdminAccountSeeder"/>). A challenge is a 401 with
+/// WWW-Authenticate, or a 429 with Retry-After while <see cref="SignInThrottle"/> holds this name or address back
+/// after failures. Wrong passwords also count toward the account's lockout, in the database.
 /// </summary>
 public sealed class BasicAuthenticationHandler(
     IOptionsMonitor<AuthenticationSchemeOptions> options,
     ILoggerFactory logger,
     UrlEncoder encoder,
-    AdminCredentials credentials,
+    SignInManager<UserRecord> signIn,
+    BasicCredentialCache verified,
     SignInThrottle throttle)
     : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
 {
@@ -54,14 +60,40 @@ public sealed class BasicAuthenticationHandler(
             return AuthenticateResult.Fail("Too many failed sign-ins.");
         }
 
-        if (colon < 0 || !credentials.Verify(userName, decoded[(colon + 1)..]))
+        if (colon < 0)
         {
             await throttle.FailedAsync(userName, address, Via);
             return AuthenticateResult.Fail("Wrong admin credentials.");
         }
 
+        var users = signIn.UserManager;
+        var presented = Request.Headers.Authorization.ToString();
+        if (verified.Find(presented) is { } known
+            && await users.FindByIdAsync(known.UserId) is { } knownUser
+            && knownUser.SecurityStamp == known.SecurityStamp
+            && !await users.IsLockedOutAsync(knownUser)
+            && await users.IsInRoleAsync(knownUser, UserIdentity.AdminRole))
+        {
+            return await SuccessAsync(knownUser);
+        }
+
+        verified.Forget(presented);
+        var user = await users.FindByNameAsync(userName);
+        var result = user is null ? Microsoft.AspNetCore.Identity.SignInResult.Failed : await signIn.CheckPasswordSignInAsync(user, decoded[(colon + 1)..], lockoutOnFailure: true);
+        if (!result.Succeeded || user is null || !await users.IsInRoleAsync(user, UserIdentity.AdminRole))
+        {
+            await throttle.FailedAsync(userName, address, Via);
+            return AuthenticateResult.Fail(result.IsLockedOut ? "The account is locked." : "Wrong admin credentials.");
+        }
+
         await throttle.SucceededAsync(userName, check);
-        var principal = UserIdentity.NewUser("admin", admin: true);
+        verified.Remember(presented, new VerifiedCredentials(user.Id, user.SecurityStamp));
+        return await SuccessAsync(user);
+    }
+
+    private async Task<AuthenticateResult> SuccessAsync(UserRecord user)
+    {
+        var principal = await signIn.CreateUserPrincipalAsync(user);
         return AuthenticateResult.Success(new AuthenticationTicket(principal, SchemeName));
     }
 
@@ -76,7 +108,7 @@ public sealed class BasicAuthenticationHandler(
         Response.StatusCode = StatusCodes.Status401Unauthorized;
         Response.Headers.WWWAuthenticate = "Basic realm=\"ChatPortal admin\", charset=\"UTF-8\"";
         await Results.Problem(
-                detail: "Admin endpoints take the admin credentials by HTTP Basic.",
+                detail: "Admin endpoints take an admin account's user name and password by HTTP Basic.",
                 statusCode: StatusCodes.Status401Unauthorized,
                 title: "Unauthorized")
             .ExecuteAsync(Context);

@@ -1,8 +1,11 @@
+using ChatPortal.Accounts;
 using ChatPortal.Admin;
+using ChatPortal.Identity;
+using Microsoft.Extensions.Options;
 
 namespace ChatPortal.Api;
 
-/// <summary><c>/api/admin</c>: every running task on every node, cancel any of them, the cluster overview and usage. HTTP Basic.</summary>
+/// <summary><c>/api/admin</c>: every running task on every node, cancel any of them, the cluster overview, usage and accounts. HTTP Basic.</summary>
 public static class AdminEndpoints
 {
     public const string Policy = "admin-api";
@@ -23,6 +26,29 @@ public static class AdminEndpoints
                     detail: $"Unknown range '{range}': use today, 7d or 30d.",
                     statusCode: StatusCodes.Status400BadRequest,
                     title: "Invalid range"));
+        group.MapGet("/users", async (AccountAdministration accounts, CancellationToken cancellationToken) =>
+            TypedResults.Ok(await accounts.ListAsync(cancellationToken)));
+        group.MapPut("/users/{userId}/admin", (string userId, HttpContext context, AccountAdministration accounts) => SetAdminAsync(userId, true, context, accounts));
+        group.MapDelete("/users/{userId}/admin", (string userId, HttpContext context, AccountAdministration accounts) => SetAdminAsync(userId, false, context, accounts));
+        group.MapPost("/users/{userId}/reset-link", async (string userId, HttpContext context, AccountAdministration accounts, IOptions<AccountOptions> options) =>
+            await accounts.IssueResetLinkAsync(context.User.Identity?.Name ?? "", userId, BaseUri(context), TimeSpan.FromHours(options.Value.ResetLinkHours)) is { } link
+                ? Results.Ok(link)
+                : ApiUser.NotFound("The account"));
         return app;
     }
+
+    private static async Task<IResult> SetAdminAsync(string userId, bool admin, HttpContext context, AccountAdministration accounts) =>
+        await accounts.SetAdminAsync(context.User.GetUserId() ?? "", context.User.Identity?.Name ?? "", userId, admin) switch
+        {
+            AccountChange.Done => TypedResults.NoContent(),
+            AccountChange.OwnRole => TypedResults.Problem(
+                detail: "An admin cannot revoke their own admin role: ask another admin.",
+                statusCode: StatusCodes.Status409Conflict,
+                title: "Own role"),
+            _ => ApiUser.NotFound("The account"),
+        };
+
+    /// <summary>The address the admin reached this node by (the balancer's, through trusted forwarded headers).</summary>
+    internal static Uri BaseUri(HttpContext context) =>
+        new($"{context.Request.Scheme}://{context.Request.Host}{context.Request.PathBase}/");
 }

@@ -3,6 +3,7 @@ using System.Threading.RateLimiting;
 using ChatPortal.Core;
 using ChatPortal.Core.Configuration;
 using ChatPortal.Core.Telemetry;
+using ChatPortal.Accounts;
 using ChatPortal.Identity;
 using ChatPortal.Admin;
 using ChatPortal.Rendering;
@@ -43,26 +44,7 @@ public static class WebApplicationBuilderExtensions
         services.AddProblemDetails();
         services.AddExceptionHandler<StoreFailureHandler>();
 
-        services.AddAuthentication(UserIdentity.Scheme)
-            .AddCookie(UserIdentity.Scheme, options =>
-            {
-                options.Cookie.Name = UserIdentity.CookieName;
-                options.Cookie.HttpOnly = true;
-                options.Cookie.SameSite = SameSiteMode.Lax;
-                options.Cookie.SecurePolicy = CookieSecurePolicy.SameAsRequest;
-                options.ExpireTimeSpan = TimeSpan.FromDays(365);
-                options.SlidingExpiration = true;
-                options.LoginPath = "/login";
-                options.AccessDeniedPath = "/login";
-                options.Events.OnRedirectToLogin = context => ApiAwareRedirect(context, StatusCodes.Status401Unauthorized);
-                options.Events.OnRedirectToAccessDenied = context => ApiAwareRedirect(context, StatusCodes.Status403Forbidden);
-            });
-        services.AddAuthentication().AddScheme<AuthenticationSchemeOptions, BasicAuthenticationHandler>(BasicAuthenticationHandler.SchemeName, null);
-        services.AddAuthorizationBuilder()
-            .AddPolicy(Api.AdminEndpoints.Policy, policy => policy
-                .AddAuthenticationSchemes(BasicAuthenticationHandler.SchemeName)
-                .RequireRole(UserIdentity.AdminRole));
-        services.AddSingleton<AdminCredentials>();
+        services.AddChatPortalAccounts();
         services.AddSingleton<RedisInfoReader>();
         services.AddSingleton<MetricsHistory>();
         services.AddHostedService(sp => sp.GetRequiredService<MetricsHistory>());
@@ -152,17 +134,5 @@ public static class WebApplicationBuilderExtensions
         app.Services.GetRequiredService<Core.Coordination.NodeActivity>().Circuits = () => circuits.Count;
 
         return app;
-    }
-
-    private static Task ApiAwareRedirect(Microsoft.AspNetCore.Authentication.RedirectContext<CookieAuthenticationOptions> context, int apiStatus)
-    {
-        if (context.Request.Path.StartsWithSegments("/api"))
-        {
-            context.Response.StatusCode = apiStatus;
-            return Task.CompletedTask;
-        }
-
-        context.Response.Redirect(context.RedirectUri);
-        return Task.CompletedTask;
     }
 }
