@@ -171,6 +171,14 @@ public sealed partial class ModelsTests(ModelsFixture fixture) : BrowserTest<Mod
 
         await admin.Page.SetViewportSizeAsync(390, 844);
         await Expect(admin.UsageTotalTokens).ToBeVisibleAsync();
+
+        // A table too wide for a phone scrolls inside its card and fades at its right edge; one that fits does not fade.
+        var fades = await admin.Page.EvaluateAsync<string[]>("""
+            () => [...document.querySelectorAll('.cp-admin-table .mud-table-container')]
+                .map(c => (c.scrollWidth > c.clientWidth ? 'wide ' : 'fits ') + getComputedStyle(c).getPropertyValue('--cp-fade-end').trim())
+            """);
+        Assert.Contains("wide 48px", fades);
+        Assert.All(fades, fade => Assert.True(fade is "wide 48px" or "fits 0px", string.Join(", ", fades)));
         Screenshots.Publish(await Screenshots.SaveAsync(admin.Page, "admin-usage-phone.png", growToContent: true), "usage-phone.png");
     }
 
