@@ -27,6 +27,63 @@ public sealed class RichAnswerTests(ShowcaseFixture fixture) : BrowserTest<Showc
     }
 
     [Fact]
+    public async Task AWideTableOrCodeBlockFadesAtTheEdgeItScrollsTowardsUntilItsEnd()
+    {
+        await Page.SetViewportSizeAsync(390, 844);
+        var chat = ChatOn(Fixture.Node);
+        await chat.OpenAsync();
+        await chat.SendAsync("A table, please");
+        await Expect(chat.LastAnswer).ToHaveAttributeAsync("data-status", "completed");
+        var table = chat.LastAnswer.Locator(".cp-table");
+        Assert.True(await table.EvaluateAsync<bool>("t => t.scrollWidth > t.clientWidth"), "The table fits: nothing to hint at.");
+
+        await table.ScrollIntoViewIfNeededAsync();
+
+        // At the start: a fade at the right edge, none at the left.
+        Assert.Equal(("0px", "48px"), await FadesAsync(table));
+        await Screenshots.SaveAsync(Page, "table-fade-start-phone.png");
+
+        // Part-way: both edges; at the end: only the left one, the last column is whole.
+        await table.EvaluateAsync("t => t.scrollLeft = (t.scrollWidth - t.clientWidth) / 2");
+        await UntilAsync(table, ("24px", "48px"));
+        await table.EvaluateAsync("t => t.scrollLeft = t.scrollWidth");
+        await UntilAsync(table, ("24px", "0px"));
+        await Screenshots.SaveAsync(Page, "table-fade-end-phone.png");
+
+        // A code block with long lines says the same.
+        var code = chat.LastAnswerCodeBlocks.First.Locator("pre");
+        Assert.True(await code.EvaluateAsync<bool>("p => p.scrollWidth > p.clientWidth"), "The code fits: nothing to hint at.");
+        await UntilAsync(code, ("0px", "48px"));
+
+        // A table that fits its box has no fade at all (a small one, as the renderer writes it, beside the wide one).
+        await chat.LastAnswer.Locator(".cp-markdown").EvaluateAsync(
+            "m => m.insertAdjacentHTML('beforeend', '<div class=\"cp-table\" data-testid=\"small-table\"><table><tbody><tr><td>a</td><td>b</td></tr></tbody></table></div>')");
+        var small = chat.LastAnswer.GetByTestId("small-table");
+        Assert.False(await small.EvaluateAsync<bool>("t => t.scrollWidth > t.clientWidth"), "The small table scrolls.");
+        await UntilAsync(small, ("0px", "0px"));
+    }
+
+    /// <summary>Waits (up to 5 s) for the fades a scroll leads to: the scroll timeline updates on the next frame.</summary>
+    private static async Task UntilAsync(ILocator table, (string Start, string End) expected)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(5);
+        var fades = await FadesAsync(table);
+        while (fades != expected && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(50);
+            fades = await FadesAsync(table);
+        }
+
+        Assert.Equal(expected, fades);
+    }
+
+    private static async Task<(string Start, string End)> FadesAsync(ILocator table)
+    {
+        var fades = await table.EvaluateAsync<string[]>("t => { const s = getComputedStyle(t); return [s.getPropertyValue('--cp-fade-start').trim(), s.getPropertyValue('--cp-fade-end').trim()]; }");
+        return (fades[0], fades[1]);
+    }
+
+    [Fact]
     public async Task OnAPhoneTheConversationListIsADrawerAndNothingScrollsSideways()
     {
         await Page.SetViewportSizeAsync(390, 844);
@@ -114,19 +171,7 @@ public sealed class RichAnswerTests(ShowcaseFixture fixture) : BrowserTest<Showc
         var chat = ChatOn(Fixture.Node);
 
         // A history like a user's (a list of one looks like a demo): older conversations under their date headings.
-        (string Title, double DaysAgo)[] history =
-        [
-            ("Explain Raft leader election", 12),
-            ("Regex for ISO 8601 dates", 9),
-            ("Flaky Playwright test on CI", 4),
-            ("Grafana alert for p99 latency", 1.2),
-            ("Rename the orders table safely", 0.05),
-        ];
-        foreach (var (title, daysAgo) in history)
-        {
-            var id = await NodeDatabase.CreateConversationAsync(Page, Fixture.Node, title);
-            await NodeDatabase.SetUpdatedAgoAsync(Fixture.Node, id, TimeSpan.FromDays(daysAgo));
-        }
+        await NodeDatabase.SeedHistoryAsync(Page, Fixture.Node);
 
         await chat.OpenAsync();
         await chat.NewConversationButton.ClickAsync();

@@ -33,6 +33,7 @@ public static class Screenshots
             await page.SetViewportSizeAsync(size!.Width, size.Height + hidden);
         }
 
+        await page.EvaluateAsync(StopAnimations);
         try
         {
             // A tooltip still open from the last click or focus (they close after a delay) is left out of the picture.
@@ -40,12 +41,13 @@ public static class Screenshots
             {
                 Path = path,
                 FullPage = true,
-                Animations = ScreenshotAnimations.Disabled,
+                Animations = ScreenshotAnimations.Allow, // stopped above, all but the scroll-driven ones
                 Style = ".mud-popover-open.mud-tooltip { visibility: hidden !important; }",
             });
         }
         finally
         {
+            await page.EvaluateAsync(ResumeAnimations);
             if (hidden > 0)
             {
                 await page.SetViewportSizeAsync(size!.Width, size.Height);
@@ -54,6 +56,28 @@ public static class Screenshots
 
         return path;
     }
+
+    /// <summary>
+    /// What Playwright's "animations disabled" does (finite ones to their end, endless ones stopped), except for
+    /// scroll-driven animations: they are a state of the page (a wide table's fade follows its scroll), not motion,
+    /// and finishing them would show a table scrolled to its end.
+    /// </summary>
+    private const string StopAnimations = """
+        () => {
+            window.__cpStopped = [];
+            for (const animation of document.getAnimations()) {
+                if (!animation.effect || (typeof ScrollTimeline !== 'undefined' && animation.timeline instanceof ScrollTimeline)) continue;
+                if (Number.isFinite(animation.effect.getComputedTiming().endTime)) {
+                    animation.finish();
+                } else {
+                    animation.cancel();
+                    window.__cpStopped.push(animation);
+                }
+            }
+        }
+        """;
+
+    private const string ResumeAnimations = "() => { for (const animation of window.__cpStopped ?? []) animation.play(); window.__cpStopped = []; }";
 
     /// <summary>How much of the tallest scrolling panel is out of view.</summary>
     private const string HiddenHeight = """
