@@ -24,6 +24,7 @@ public static class AccountEndpoints
         app.MapPost("/account/logout", (Delegate)LogoutAsync);
         app.MapPost("/account/password", ChangePasswordAsync);
         app.MapPost("/account/reset", ResetPasswordAsync);
+        app.MapPasskeyEndpoints();
         return app;
     }
 
@@ -57,8 +58,7 @@ public static class AccountEndpoints
         }
 
         await throttle.SucceededAsync(username!, check);
-        await TakeOverAnonymousAsync(context, handover, user, logger);
-        await signIn.SignInAsync(user, isPersistent: true);
+        await SignInAccountAsync(context, signIn, handover, user, logger);
         var admin = await signIn.UserManager.IsInRoleAsync(user, UserIdentity.AdminRole);
         return TypedResults.LocalRedirect(IsLocal(returnUrl) ? returnUrl! : admin ? "/admin" : "/");
     }
@@ -205,6 +205,13 @@ public static class AccountEndpoints
         await users.ResetAccessFailedCountAsync(account);
         AccountLog.PasswordReset(logger, account.UserName);
         return TypedResults.LocalRedirect($"/login?reset=1&username={Uri.EscapeDataString(account.UserName)}");
+    }
+
+    /// <summary>Signs an account in on this browser (password or passkey): its anonymous conversations come along.</summary>
+    internal static async Task SignInAccountAsync(HttpContext context, SignInManager<UserRecord> signIn, AnonymousHandover handover, UserRecord user, ILogger logger)
+    {
+        await TakeOverAnonymousAsync(context, handover, user, logger);
+        await signIn.SignInAsync(user, isPersistent: true);
     }
 
     /// <summary>The anonymous identity signing in hands its conversations to the account (before the cookie changes).</summary>

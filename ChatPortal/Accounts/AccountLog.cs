@@ -32,4 +32,16 @@ internal static partial class AccountLog
 
     [LoggerMessage(3109, LogLevel.Information, "Account {UserName} set a new password with a reset link.")]
     public static partial void PasswordReset(ILogger logger, string userName);
+
+    [LoggerMessage(3110, LogLevel.Information, "Account {UserName} added a passkey.")]
+    public static partial void PasskeyAdded(ILogger logger, string userName);
+
+    [LoggerMessage(3111, LogLevel.Information, "Account {UserName} removed a passkey.")]
+    public static partial void PasskeyRemoved(ILogger logger, string userName);
+
+    [LoggerMessage(3112, LogLevel.Warning, "A new passkey for account {UserName} was refused: {Reason}")]
+    public static partial void PasskeyRefused(ILogger logger, string userName, string reason);
+
+    [LoggerMessage(3113, LogLevel.Warning, "A passkey sign-in from {Address} was refused: {Reason}")]
+    public static partial void PasskeySignInRefused(ILogger logger, string address, string reason);
 }

@@ -78,6 +78,9 @@ public static class AccountServiceCollectionExtensions
             identity.User.RequireUniqueEmail = false;
             identity.ClaimsIdentity.SecurityStampClaimType = UserIdentity.SecurityStampClaim;
         });
+        // Passkeys: Identity's WebAuthn handler; the relying party is the host the browser sees (ServerDomain unset),
+        // and the options' challenge waits in the two-factor cookie between the two requests.
+        services.AddScoped<IPasskeyHandler<UserRecord>, PasskeyHandler<UserRecord>>();
         services.AddOptions<SecurityStampValidatorOptions>().Configure<IOptions<AccountOptions>>((stamps, accounts) =>
             stamps.ValidationInterval = TimeSpan.FromSeconds(accounts.Value.SessionRevalidationSeconds));
         services.AddOptions<DataProtectionTokenProviderOptions>().Configure<IOptions<AccountOptions>>((tokens, accounts) =>

@@ -140,3 +140,39 @@ document.addEventListener('keydown', event => {
         stop.click();
     }
 });
+
+// Passkeys on the account forms (data-passkey="create" on /account, "request" on /login): fetch the options from the
+// server with the form's antiforgery token, let the browser make or use the credential, and post its JSON with the
+// form. The server checks everything; without WebAuthn the form says so and stays.
+document.addEventListener('submit', async event => {
+    const form = event.target;
+    const mode = form instanceof HTMLFormElement ? form.dataset.passkey : undefined;
+    if (!mode || form.dataset.passkeyReady) {
+        return;
+    }
+    event.preventDefault();
+    const status = form.querySelector('.cp-passkey-status');
+    const say = text => { if (status) { status.textContent = text; } };
+    if (!window.PublicKeyCredential || !PublicKeyCredential.parseCreationOptionsFromJSON) {
+        say('This browser cannot use passkeys.');
+        return;
+    }
+    try {
+        const body = new FormData();
+        body.append('__RequestVerificationToken', form.querySelector('input[name=__RequestVerificationToken]').value);
+        const response = await fetch(`/account/passkey/${mode === 'create' ? 'creation' : 'request'}-options`, { method: 'POST', body, credentials: 'same-origin' });
+        if (!response.ok) {
+            say('The server could not start the passkey request. Reload the page and try again.');
+            return;
+        }
+        const options = await response.json();
+        const credential = mode === 'create'
+            ? await navigator.credentials.create({ publicKey: PublicKeyCredential.parseCreationOptionsFromJSON(options) })
+            : await navigator.credentials.get({ publicKey: PublicKeyCredential.parseRequestOptionsFromJSON(options) });
+        form.querySelector('input[name=credential]').value = JSON.stringify(credential);
+        form.dataset.passkeyReady = '1';
+        form.submit();
+    } catch (error) {
+        say(error && error.name === 'NotAllowedError' ? 'The passkey request was cancelled.' : 'The passkey did not work here: ' + (error && error.message || error));
+    }
+});
