@@ -28,6 +28,10 @@ public sealed class AccountClusterTests : IClassFixture<AccountClusterTests.Acco
             ["ChatPortal__Model__Simulated__FirstTokenDelayMs"] = "0",
             ["ChatPortal__Accounts__LockoutFailures"] = "3",
             ["ChatPortal__Accounts__SessionRevalidationSeconds"] = "1",
+
+            // Every client here is 127.0.0.1: the lockout test's wrong passwords must not leave the address throttled
+            // for the other test (its sign-in would be a 429, whichever test runs first). Lockout is what is tested.
+            ["ChatPortal__Security__SignIn__FreeFailures"] = "100",
         });
 
         public async Task DisposeAsync() => await Cluster.DisposeAsync();
