@@ -1,11 +1,13 @@
 using ChatPortal.Api;
 using ChatPortal.Components;
 using ChatPortal.Hosting;
+using ChatPortal.Identity;
 
 var builder = WebApplication.CreateBuilder(args);
 
 builder.AddChatPortalCore();
 builder.AddChatPortalWeb();
+builder.AddChatPortalExternalSignIn();
 builder.AddChatPortalTelemetry();
 
 var app = builder.Build();
@@ -18,6 +20,7 @@ app.MapModelEndpoints();
 app.MapTaskEndpoints();
 app.MapAdminEndpoints();
 app.MapLoginEndpoints();
+app.MapExternalSignIn();
 app.MapStaticAssets();
 app.MapRazorComponents<App>()
     .AddInteractiveServerRenderMode();

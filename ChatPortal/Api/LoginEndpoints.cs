@@ -50,7 +50,8 @@ public static class LoginEndpoints
             return TypedResults.LocalRedirect("/"); // nobody to sign out, and an unsafe request mints no identity
         }
 
-        var user = UserIdentity.NewUser(userId);
+        // A provider's user leaves as a new anonymous user: the account's conversations stay with the account.
+        var user = ExternalSignIn.IsExternal(context.User) ? UserIdentity.NewUser() : UserIdentity.NewUser(userId);
         await context.SignInAsync(UserIdentity.Scheme, user, new AuthenticationProperties { IsPersistent = true });
         return TypedResults.LocalRedirect("/");
     }
