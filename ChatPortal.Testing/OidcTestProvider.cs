@@ -398,7 +398,7 @@ public sealed class OidcTestProvider : IAsyncDisposable
     {
         context.Response.StatusCode = status;
         context.Response.ContentType = "text/html; charset=utf-8";
-        return context.Response.WriteAsync($"<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>{Encode(title)}</title></head><body>{body}</body></html>");
+        return context.Response.WriteAsync($"<!DOCTYPE html><html><head><meta charset=\"utf-8\"><link rel=\"icon\" href=\"data:,\"><title>{Encode(title)}</title></head><body>{body}</body></html>");
     }
 
     private static Task StatusAsync(HttpContext context, int status)

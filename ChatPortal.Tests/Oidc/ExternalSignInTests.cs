@@ -185,6 +185,20 @@ public sealed class ExternalSignInTests : IAsyncLifetime
         Assert.DoesNotContain("external-login", await browser.PageAsync(new Uri(plain.BaseAddress, "login")));
     }
 
+    [Fact]
+    public async Task TheContentSecurityPolicyLetsFormsLeadToTheProviderOnlyWhenOneIsConfigured()
+    {
+        using var configured = new ChatPortalNode("node-oidc-csp", OidcSettings(_provider));
+        using var plain = new ChatPortalNode("node-plain-csp");
+        using var http = new HttpClient();
+
+        var withProvider = (await http.GetAsync(new Uri(configured.BaseAddress, "login"))).Headers.GetValues("Content-Security-Policy").Single();
+        var without = (await http.GetAsync(new Uri(plain.BaseAddress, "login"))).Headers.GetValues("Content-Security-Policy").Single();
+
+        Assert.Contains($"form-action 'self' {_provider.Issuer};", withProvider);
+        Assert.Contains("form-action 'self';", without);
+    }
+
     [Theory]
     [InlineData("ChatPortal:Authentication:Oidc:Authority", "not a url")]
     [InlineData("ChatPortal:Authentication:Oidc:Authority", "http://idp.example")]

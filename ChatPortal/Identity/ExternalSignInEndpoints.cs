@@ -1,3 +1,4 @@
+using ChatPortal.Security;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.Cookies;
 using Microsoft.AspNetCore.Authentication.OpenIdConnect;
@@ -30,10 +31,14 @@ public static class ExternalSignInEndpoints
         services.AddScoped<ExternalSignIn>();
 
         var oidc = builder.Configuration.GetSection(OidcOptions.SectionName).Get<OidcOptions>() ?? new OidcOptions();
-        if (!oidc.Enabled)
+        if (!oidc.Enabled || !Uri.TryCreate(oidc.Authority, UriKind.Absolute, out var authority))
         {
-            return builder;
+            return builder; // off, or refused at start by the validator with the key's name
         }
+
+        // The sign-in button's post is redirected to the provider: the Content-Security-Policy's form-action must allow it.
+        var providerOrigin = authority.GetLeftPart(UriPartial.Authority);
+        services.PostConfigure<SecurityOptions>(security => security.FormActionOrigins.Add(providerOrigin));
 
         services.AddAuthentication()
             .AddCookie(ExternalSignIn.CookieScheme, options =>
