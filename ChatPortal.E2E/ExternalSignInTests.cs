@@ -1,4 +1,5 @@
 using ChatPortal.Testing;
+using Deque.AxeCore.Playwright;
 
 namespace ChatPortal.E2E;
 
@@ -60,7 +61,7 @@ public sealed class ExternalSignInTests(OidcFixture fixture) : BrowserTest<OidcF
     }
 
     [Fact]
-    public async Task TheSignInPageWithTheProviderOnAPhone()
+    public async Task TheSignInPageWithTheProviderFitsAPhoneWithNoSeriousAccessibilityViolations()
     {
         await Page.SetViewportSizeAsync(390, 844);
         await Page.GotoAsync($"{Fixture.Node.Url}/login");
@@ -70,6 +71,7 @@ public sealed class ExternalSignInTests(OidcFixture fixture) : BrowserTest<OidcF
         Assert.NotNull(box);
         Assert.True(box.X >= 0 && box.X + box.Width <= 390, "The button fits the phone's width.");
         Screenshots.Publish(await Screenshots.SaveAsync(Page, "login-oidc-phone.png"), "login-oidc-phone.png");
+        await AssertNoSeriousViolationsAsync("/login with a provider, phone");
     }
 
     [Fact]
@@ -90,5 +92,13 @@ public sealed class ExternalSignInTests(OidcFixture fixture) : BrowserTest<OidcF
         await Expect(Page.GetByTestId("external-login-error")).ToBeVisibleAsync();
         await Expect(Page.GetByTestId("external-login-error")).ToContainTextAsync($"Sign-in with {OidcFixture.DisplayName} did not complete");
         Assert.EndsWith("/login?external=failed", Page.Url);
+        await AssertNoSeriousViolationsAsync("/login after a declined sign-in");
+    }
+
+    private async Task AssertNoSeriousViolationsAsync(string where)
+    {
+        var result = await Page.RunAxe();
+        var serious = result.Violations.Where(v => v.Impact is "serious" or "critical").ToList();
+        Assert.True(serious.Count == 0, $"axe on {where}:\n" + string.Join('\n', serious.Select(v => $"{v.Impact} {v.Id}: {v.Help} {string.Join(" ", v.Nodes.Take(3).Select(n => n.Html))}")));
     }
 }
