@@ -148,6 +148,24 @@ public sealed class ExternalSignInTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task AProviderThatCannotBeReachedSendsBackToTheSignInPageNotA500()
+    {
+        var gone = await OidcTestProvider.StartAsync();
+        var settings = OidcSettings(gone);
+        await gone.DisposeAsync();
+        using var node = new ChatPortalNode("node-oidc-gone", settings);
+        using var browser = new OidcBrowser();
+        await browser.NewConversationAsync(node.BaseAddress);
+        var cookie = browser.Cookie(node.BaseAddress, UserIdentity.CookieName);
+
+        var landed = await browser.SignInAsync(node.BaseAddress);
+
+        Assert.Equal(HttpStatusCode.OK, landed.StatusCode);
+        Assert.Equal(new Uri(node.BaseAddress, "/login?external=failed"), landed.RequestMessage!.RequestUri);
+        Assert.Equal(cookie, browser.Cookie(node.BaseAddress, UserIdentity.CookieName));
+    }
+
+    [Fact]
     public async Task ACallbackWithoutAProviderResultOrAForgedCodeSignsNobodyIn()
     {
         using var node = new ChatPortalNode("node-oidc-forged", OidcSettings(_provider));

@@ -109,7 +109,17 @@ public static class ExternalSignInEndpoints
         var target = IsLocal(returnUrl) ? returnUrl! : "/";
         var properties = new AuthenticationProperties { RedirectUri = $"/account/external-callback?returnUrl={Uri.EscapeDataString(target)}" };
         properties.Items[ProviderItem] = provider;
-        return TypedResults.Challenge(properties, [provider]);
+        try
+        {
+            await context.ChallengeAsync(provider, properties); // reads the provider's discovery document (cached) first
+            return TypedResults.Empty;
+        }
+        catch (Exception ex) when (ex is InvalidOperationException or HttpRequestException && !context.Response.HasStarted)
+        {
+            // The provider cannot be reached: the person is told on the sign-in page, not with a 500.
+            ExternalSignInLog.Failed(context.RequestServices.GetRequiredService<ILogger<ExternalSignIn>>(), provider, ex.Message);
+            return TypedResults.LocalRedirect("/login?external=failed");
+        }
     }
 
     private static async Task<IResult> CallbackAsync(HttpContext context, ExternalSignIn signIn, [FromQuery] string? returnUrl)
