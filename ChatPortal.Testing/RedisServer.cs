@@ -13,10 +13,13 @@ public sealed class RedisServer : IAsyncDisposable
 
     private readonly string? _dataDirectory;
 
-    private RedisServer(int port, string? dataDirectory)
+    private readonly IReadOnlyList<string> _arguments;
+
+    private RedisServer(int port, string? dataDirectory, IReadOnlyList<string> arguments)
     {
         Port = port;
         _dataDirectory = dataDirectory;
+        _arguments = arguments;
     }
 
     public int Port { get; }
@@ -26,10 +29,11 @@ public sealed class RedisServer : IAsyncDisposable
     public bool IsRunning => _process is { HasExited: false };
 
     /// <param name="persistent">Keep data across a kill and restart (append-only file, fsync always), as a production Redis would.</param>
-    public static async Task<RedisServer> StartAsync(bool persistent = false)
+    /// <param name="arguments">More redis-server arguments (e.g. <c>--user</c> rules); the default user stays this harness's admin.</param>
+    public static async Task<RedisServer> StartAsync(bool persistent = false, IReadOnlyList<string>? arguments = null)
     {
         var directory = persistent ? Directory.CreateTempSubdirectory("chatportal-redis-").FullName : null;
-        var server = new RedisServer(FreePort.Next(), directory);
+        var server = new RedisServer(FreePort.Next(), directory, arguments ?? []);
         await server.RestartAsync();
         return server;
     }
@@ -52,7 +56,7 @@ public sealed class RedisServer : IAsyncDisposable
         string[] persistence = _dataDirectory is null
             ? ["--appendonly", "no"]
             : ["--appendonly", "yes", "--appendfsync", "always", "--dir", _dataDirectory];
-        foreach (var arg in (string[])["--bind", "127.0.0.1", "--port", Port.ToString(), "--save", "", "--protected-mode", "no", "--enable-debug-command", "local", .. persistence])
+        foreach (var arg in (string[])["--bind", "127.0.0.1", "--port", Port.ToString(), "--save", "", "--protected-mode", "no", "--enable-debug-command", "local", .. persistence, .. _arguments])
         {
             info.ArgumentList.Add(arg);
         }

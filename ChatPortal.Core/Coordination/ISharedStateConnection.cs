@@ -4,8 +4,7 @@ namespace ChatPortal.Core.Coordination;
 
 /// <summary>
 /// The shared bus (Redis) as the web layer may see it: whether it answers, its health figures, and the one
-/// multiplexer of the process for the ASP.NET plumbing that needs one (the SignalR backplane of the
-/// task-events hub, the cache of persisted circuits). Not registered on a single node.
+/// multiplexer of the process for the ASP.NET plumbing that needs one (the cache of persisted circuits). Not registered on a single node.
 /// </summary>
 public interface ISharedStateConnection
 {
@@ -16,9 +15,6 @@ public interface ISharedStateConnection
 
     /// <summary>Prefix of every key and channel (<c>KeyPrefix</c>).</summary>
     string KeyPrefix { get; }
-
-    /// <summary>Channel prefix of the SignalR backplane (built with every other name in <c>RedisKeys</c>).</summary>
-    string SignalRPrefix { get; }
 
     /// <summary>Key prefix of the distributed cache of persisted circuits.</summary>
     string CachePrefix { get; }

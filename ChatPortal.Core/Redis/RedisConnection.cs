@@ -68,8 +68,6 @@ public sealed partial class RedisConnection : ISharedStateConnection, IDisposabl
 
     public string KeyPrefix => Keys.Prefix;
 
-    public string SignalRPrefix => Keys.SignalRPrefix;
-
     public string CachePrefix => Keys.CachePrefix;
 
     public async Task<TimeSpan> PingAsync(CancellationToken cancellationToken = default) =>

@@ -34,11 +34,5 @@ public sealed class RedisKeys(string prefix)
     /// <summary>A followed task's text: a snapshot, then batches, then the end.</summary>
     public RedisChannel TaskStream(string taskId) => RedisChannel.Sharded($"{Prefix}stream:{taskId}");
 
-    /// <summary>
-    /// The SignalR backplane's channel prefix. Its channels are SignalR's own, plain (not sharded) pub/sub: on
-    /// Redis Cluster each of its messages is broadcast to every shard.
-    /// </summary>
-    public string SignalRPrefix => $"{Prefix}signalr";
-
     public string CachePrefix => $"{Prefix}cache:";
 }

@@ -12,7 +12,8 @@ public sealed class DatabaseConversationStore(
     IDbContextFactory<ChatPortalDbContext> contexts,
     ConversationCache cache,
     DatabaseHealth health,
-    TimeProvider time) : IConversationStore
+    TimeProvider time,
+    DbStatementCounter? statements = null) : IConversationStore
 {
     public Task<ConversationSummary> CreateAsync(string userId, CancellationToken cancellationToken = default) =>
         RunAsync("Creating a conversation", async db =>
@@ -232,6 +233,12 @@ public sealed class DatabaseConversationStore(
     public Task<AnswerStartResult> StartAnswerAsync(AnswerStart start, CancellationToken cancellationToken = default) =>
         RunAsync("Sending a message", async db =>
         {
+            if (start.Question is not null && db.Database.IsNpgsql())
+            {
+                // The hot path: a new question, in one round trip.
+                return await StartOnPostgresAsync(db, start, cancellationToken).ConfigureAwait(false);
+            }
+
             var (taskId, conversationId, userId) = (start.TaskId, start.ConversationId, start.UserId);
             var now = Now();
             var since = start.StartedAt.UtcDateTime;
@@ -363,6 +370,51 @@ public sealed class DatabaseConversationStore(
             cache.Set(conversationId, new CachedHistory(epoch, version, tree.All));
             return new AnswerStartResult(AnswerStartOutcome.Claimed, state.Fence, tree.PathTo(answered.Id), answered.Id, Instructions: state.Instructions, ModelId: state.ModelId);
         }, cancellationToken);
+
+    private async Task<AnswerStartResult> StartOnPostgresAsync(ChatPortalDbContext db, AnswerStart start, CancellationToken cancellationToken)
+    {
+        var now = Now();
+        var question = new ChatMessage(Ids.NewMessageId(), ChatRole.User, start.Question!, MessageStatus.Completed, Utc(now));
+        var found = await PostgresStart.RunAsync(db, start, question.Id, Conversation.TitleFrom(start.Question!), now, cancellationToken).ConfigureAwait(false);
+        statements?.CountBatch(PostgresStart.Statements);
+        if (!found.UserFound)
+        {
+            return new AnswerStartResult(AnswerStartOutcome.ConversationNotFound);
+        }
+
+        if (!found.Claimed)
+        {
+            // Why not, in the order the other provider decides it: the quota, then the conversation, then the limit.
+            if (start.TokensPerDay > 0 && found.UsedToday >= start.TokensPerDay)
+            {
+                return new AnswerStartResult(AnswerStartOutcome.QuotaExceeded, TokensUsedToday: found.UsedToday);
+            }
+
+            var holder = await ActiveAsync(db.Conversations.Where(c => c.Id == start.ConversationId && c.DeletedAt == null), cancellationToken).ConfigureAwait(false);
+            if (holder is null || holder.Value.UserId != start.UserId)
+            {
+                return new AnswerStartResult(AnswerStartOutcome.ConversationNotFound);
+            }
+
+            if (holder.Value.Answer is { } running)
+            {
+                return new AnswerStartResult(AnswerStartOutcome.AnswerRunning, Running: running);
+            }
+
+            return found.Running >= start.MaxConcurrentAnswers
+                ? new AnswerStartResult(AnswerStartOutcome.TooManyAnswers)
+                : new AnswerStartResult(AnswerStartOutcome.MessageNotFound);
+        }
+
+        // The claim holds the conversation: nothing else writes its history until the answer ends, so the history
+        // is read after the commit (from the cache when this node wrote the last of it).
+        question = question with { ParentId = found.ParentId };
+        var history = await HistoryAsync(db, start.ConversationId, found.Epoch, found.Version - 1, cancellationToken).ConfigureAwait(false);
+        var tree = new ConversationTree([.. history, question]);
+        cache.Set(start.ConversationId, new CachedHistory(found.Epoch, found.Version, tree.All));
+        return new AnswerStartResult(AnswerStartOutcome.Claimed, found.Fence, tree.PathTo(question.Id), question.Id,
+            Instructions: found.Instructions, ModelId: found.ModelId);
+    }
 
     public Task<AnswerCommitOutcome> CommitAnswerAsync(AnswerCommit commit, CancellationToken cancellationToken = default) =>
         RunAsync("Storing an answer", async db =>

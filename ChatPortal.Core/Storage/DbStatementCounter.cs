@@ -14,6 +14,13 @@ public sealed class DbStatementCounter : DbCommandInterceptor, IDbTransactionInt
     /// <summary>Explicit transactions committed, plus statements that ran in a transaction of their own.</summary>
     public long Transactions => Interlocked.Read(ref _transactions);
 
+    /// <summary>Counts what ran outside EF Core's commands (a raw batch): its statements, in one explicit transaction.</summary>
+    public void CountBatch(int statements)
+    {
+        Interlocked.Add(ref _statements, statements);
+        Interlocked.Increment(ref _transactions);
+    }
+
     public override DbCommand CommandInitialized(CommandEndEventData eventData, DbCommand result)
     {
         Interlocked.Increment(ref _statements);

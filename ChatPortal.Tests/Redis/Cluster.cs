@@ -47,32 +47,34 @@ public sealed class Cluster : IAsyncDisposable
     };
 
     /// <param name="ownPostgres">Start a PostgreSQL for this cluster alone (to kill it) instead of a database on the shared one.</param>
-    public static async Task<Cluster> StartAsync(int nodes = 2, IDictionary<string, string>? settings = null, bool persistentRedis = false, bool ownPostgres = false)
+    /// <param name="redis">Another Redis setup: the server's extra arguments and what the nodes add to its connection string.</param>
+    public static async Task<Cluster> StartAsync(int nodes = 2, IDictionary<string, string>? settings = null, bool persistentRedis = false, bool ownPostgres = false,
+        (IReadOnlyList<string> Arguments, string Connection, string KeyPrefix)? redis = null)
     {
-        var redisStarting = RedisServer.StartAsync(persistentRedis);
+        var redisStarting = RedisServer.StartAsync(persistentRedis, redis?.Arguments);
         var postgresStarting = ownPostgres ? PostgresServer.StartAsync() : PostgresServer.SharedAsync();
-        RedisServer? redis = null;
+        RedisServer? server = null;
         PostgresServer? postgres = null;
         var starting = new List<Task<NodeProcess>>();
         try
         {
-            redis = await redisStarting;
+            server = await redisStarting;
             postgres = await postgresStarting;
             var database = PostgresServer.UniqueName("cluster");
             var connectionString = await postgres.CreateDatabaseAsync(database);
-            var prefix = $"t{Guid.NewGuid():N}"[..9] + ":";
+            var prefix = redis?.KeyPrefix ?? $"t{Guid.NewGuid():N}"[..9] + ":";
             starting.AddRange(Enumerable.Range(0, nodes).Select(i =>
             {
                 var all = new Dictionary<string, string>(settings ?? SlowModel)
                 {
-                    ["ChatPortal__Redis"] = redis.ConnectionString,
+                    ["ChatPortal__Redis"] = server.ConnectionString + (redis is { Connection: var extra } ? "," + extra : ""),
                     ["ChatPortal__KeyPrefix"] = prefix,
                     ["ChatPortal__Database__Provider"] = "Postgres",
                     ["ChatPortal__Database__ConnectionString"] = connectionString,
                 };
                 return NodeProcess.StartAsync($"node-{(char)('a' + i)}", all);
             }));
-            return new Cluster(redis, postgres, ownPostgres, database, await Task.WhenAll(starting));
+            return new Cluster(server, postgres, ownPostgres, database, await Task.WhenAll(starting));
         }
         catch
         {
@@ -81,9 +83,9 @@ public sealed class Cluster : IAsyncDisposable
                 await started.Result.DisposeAsync();
             }
 
-            if (redis is not null)
+            if (server is not null)
             {
-                await redis.DisposeAsync();
+                await server.DisposeAsync();
             }
 
             if (ownPostgres && (postgres ?? (postgresStarting.IsCompletedSuccessfully ? postgresStarting.Result : null)) is { } own)

@@ -250,7 +250,7 @@ public sealed class CrossNodeTests(SharedCluster shared)
     }
 
     [Fact]
-    public async Task AUsersTaskEventsReachTheirHubConnectionOnAnotherNodeThroughTheBackplane()
+    public async Task AUsersTaskEventsReachTheirHubConnectionOnAnotherNodeOnlyTheirsAndWithoutARedisMessageOfTheirOwn()
     {
         var user = new ChatUser();
         using var a = user.On(Cluster.A.BaseAddress);
@@ -262,6 +262,21 @@ public sealed class CrossNodeTests(SharedCluster shared)
         hub.On<JsonElement>("taskEvent", e => events.Writer.TryWrite(e));
         await hub.StartAsync();
 
+        // Someone else connected to the same node hears nothing of it.
+        var stranger = new ChatUser();
+        using (var strangerApi = stranger.On(Cluster.B.BaseAddress))
+        {
+            await strangerApi.GetJsonAsync("api/conversations");
+        }
+
+        var strangerEvents = System.Threading.Channels.Channel.CreateUnbounded<JsonElement>();
+        await using var strangerHub = new HubConnectionBuilder()
+            .WithUrl(new Uri(Cluster.B.BaseAddress, "hubs/tasks"), options => options.Cookies = stranger.Cookies)
+            .Build();
+        strangerHub.On<JsonElement>("taskEvent", e => strangerEvents.Writer.TryWrite(e));
+        await strangerHub.StartAsync();
+
+        var before = await Cluster.Redis.CommandStatsAsync();
         using var response = await a.SendAsync(id, "tell my other devices");
         var taskId = await ReadTaskIdAsync(response);
         await AssertStoppedAsync(await a.CancelAsync(taskId));
@@ -271,5 +286,12 @@ public sealed class CrossNodeTests(SharedCluster shared)
         var ended = await events.Reader.ReadAsync(timeout.Token);
         Assert.Equal(("started", taskId, "node-a"), (started.GetProperty("kind").GetString(), started.GetProperty("taskId").GetString(), started.GetProperty("node").GetString()));
         Assert.Equal(("ended", taskId, "cancelled"), (ended.GetProperty("kind").GetString(), ended.GetProperty("taskId").GetString(), ended.GetProperty("status").GetString()));
+
+        // The events came from the nodes' lifecycle channel (sharded): no plain PUBLISH, as a SignalR backplane would send.
+        var after = await Cluster.Redis.CommandStatsAsync();
+        Assert.Equal(0, after.GetValueOrDefault("publish") - before.GetValueOrDefault("publish"));
+        Assert.True(after.GetValueOrDefault("spublish") > before.GetValueOrDefault("spublish"), "the lifecycle events went out on the sharded channel");
+        await Task.Delay(300);
+        Assert.False(strangerEvents.Reader.TryRead(out _), "another user's hub connection heard this user's task");
     }
 }

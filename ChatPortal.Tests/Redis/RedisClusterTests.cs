@@ -20,7 +20,7 @@ namespace ChatPortal.Tests.Redis;
 /// Cluster mode on a real 3-shard Redis Cluster (three <c>redis-server --cluster-enabled yes</c>): two node
 /// processes list the cluster's nodes in <c>ChatPortal:Redis</c> and keep PostgreSQL as the store. Everything
 /// that crosses nodes through Redis works as on one server: the sharded coordination channels (cancel,
-/// lifecycle events, follow), presence, the cluster-wide limits' scripts, the SignalR backplane and the
+/// lifecycle events, follow), presence, the cluster-wide limits, the task-events hub across nodes and the
 /// persisted circuit cache.
 /// </summary>
 [Collection(StoreFaultCollection.Name)]
@@ -207,7 +207,7 @@ public sealed class RedisClusterTests(RedisClusterTests.NodesOnARedisCluster fix
     }
 
     [Fact]
-    public async Task OnARedisClusterAUsersTaskEventsReachTheirHubConnectionOnAnotherNodeThroughTheBackplane()
+    public async Task OnARedisClusterAUsersTaskEventsReachTheirHubConnectionOnAnotherNode()
     {
         var user = new ChatUser();
         using var a = user.On(A.BaseAddress);

@@ -9,7 +9,6 @@ using System.Security.Cryptography.X509Certificates;
 using ChatPortal.Core.Storage;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.AspNetCore.SignalR;
-using Microsoft.AspNetCore.SignalR.StackExchangeRedis;
 using Microsoft.Extensions.Caching.Hybrid;
 using Microsoft.Extensions.Hosting.Internal;
 using Microsoft.Extensions.Options;
@@ -48,19 +47,6 @@ internal static class ClusterServiceCollectionExtensions
         {
             return services;
         }
-
-        // The Redis backplane for the task events hub only. AddSignalR().AddStackExchangeRedis() would swap the
-        // lifetime manager of every hub, Blazor's included, and a Redis outage would stop every page.
-        services.AddSingleton<HubLifetimeManager<TaskEventsHub>>(sp =>
-        {
-            var redis = sp.GetRequiredService<ISharedStateConnection>();
-            var options = new RedisOptions
-            {
-                Configuration = { ChannelPrefix = RedisChannel.Literal(redis.SignalRPrefix) },
-                ConnectionFactory = _ => Task.FromResult(redis.Multiplexer),
-            };
-            return ActivatorUtilities.CreateInstance<RedisHubLifetimeManager<TaskEventsHub>>(sp, Options.Create(options));
-        });
 
         // .NET 10 persisted circuit state on a Redis-backed HybridCache: a circuit that drops can resume on another node.
         services.AddStackExchangeRedisCache(_ => { });

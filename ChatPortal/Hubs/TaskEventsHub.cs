@@ -5,9 +5,10 @@ namespace ChatPortal.Hubs;
 
 /// <summary>
 /// Live task events for a user's tabs and devices on every node, and for outside clients (<c>/hubs/tasks</c>):
-/// each event goes to its user only, one backplane message per event. (Administrators watch every task on
-/// <c>/admin</c> or <c>/api/admin</c>.) In Redis mode this hub, and only this hub, uses the Redis backplane:
-/// Blazor's own circuits never depend on Redis.
+/// each event goes to its user only. (Administrators watch every task on <c>/admin</c> or <c>/api/admin</c>.) There
+/// is no SignalR backplane: every node already hears every node's task starts and ends on its one lifecycle-events
+/// subscription, so each node sends each event to its own connections of that user. No Redis message is spent on
+/// the hub, and Blazor's circuits never depend on Redis.
 /// </summary>
 public sealed class TaskEventsHub : Hub
 {
@@ -17,8 +18,8 @@ public sealed class TaskEventsHub : Hub
 
 public sealed record TaskEventDto(string Kind, string TaskId, string ConversationId, string Node, string Status, int Tokens, double? CancelLatencyMs);
 
-/// <summary>Sends this node's task events to the hub; the backplane carries them to clients on other nodes.</summary>
-internal sealed class TaskEventsBroadcaster(TaskLifecycleEvents events, IHubContext<TaskEventsHub> hub, Core.NodeIdentity node, ILogger<TaskEventsBroadcaster> logger) : IHostedService
+/// <summary>Sends every task event this node hears (its own, and other nodes' from the events subscription) to its own hub connections of the task's user.</summary>
+internal sealed class TaskEventsBroadcaster(TaskLifecycleEvents events, IHubContext<TaskEventsHub> hub, ILogger<TaskEventsBroadcaster> logger) : IHostedService
 {
     private IDisposable? _subscription;
 
@@ -36,11 +37,6 @@ internal sealed class TaskEventsBroadcaster(TaskLifecycleEvents events, IHubCont
 
     private void OnEvent(TaskLifecycleEvent evt)
     {
-        if (evt.Info.Node != node.Id)
-        {
-            return; // its owner's broadcaster sends it
-        }
-
         var dto = new TaskEventDto(evt.Kind.ToString().ToLowerInvariant(), evt.Info.TaskId, evt.Info.ConversationId, evt.Info.Node,
             evt.Status.ToString().ToLowerInvariant(), evt.Tokens, evt.CancelLatencyMs);
         _ = SendAsync(evt.Info.UserId, dto);

@@ -1,0 +1,266 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using ChatPortal.Identity;
+using ChatPortal.Testing;
+using ChatPortal.Tests.Api;
+
+namespace ChatPortal.Tests.Oidc;
+
+/// <summary>Sign-in through an OpenID Connect provider on one node (in the test process) and the test provider on loopback.</summary>
+public sealed class ExternalSignInTests : IAsyncLifetime
+{
+    private OidcTestProvider _provider = null!;
+
+    public async Task InitializeAsync() => _provider = await OidcTestProvider.StartAsync();
+
+    public async Task DisposeAsync() => await _provider.DisposeAsync();
+
+    public static Dictionary<string, string?> OidcSettings(OidcTestProvider provider, string? secret = null) => new()
+    {
+        ["ChatPortal:Authentication:Oidc:Authority"] = provider.Issuer,
+        ["ChatPortal:Authentication:Oidc:ClientId"] = provider.ClientId,
+        ["ChatPortal:Authentication:Oidc:ClientSecret"] = secret ?? provider.ClientSecret,
+        ["ChatPortal:Authentication:Oidc:DisplayName"] = "Test SSO",
+        ["ChatPortal:Authentication:Oidc:RequireHttpsMetadata"] = "false",
+    };
+
+    [Fact]
+    public async Task SigningInThroughTheProviderLandsOnTheChatSignedInWithTheAnonymousConversations()
+    {
+        using var node = new ChatPortalNode("node-oidc", OidcSettings(_provider));
+        using var browser = new OidcBrowser();
+        var anonymous = await browser.NewConversationAsync(node.BaseAddress);
+        var anonymousCookie = browser.Cookie(node.BaseAddress, UserIdentity.CookieName);
+
+        var landed = await browser.SignInAsync(node.BaseAddress);
+
+        Assert.Equal(HttpStatusCode.OK, landed.StatusCode);
+        Assert.Equal(new Uri(node.BaseAddress, "/"), landed.RequestMessage!.RequestUri);
+        Assert.Equal(1, _provider.TokensIssued);
+        Assert.NotEqual(anonymousCookie, browser.Cookie(node.BaseAddress, UserIdentity.CookieName));
+        Assert.Null(browser.Cookie(node.BaseAddress, ExternalSignIn.CookieName)); // the provider's principal is not kept
+        Assert.Equal([anonymous], await browser.ConversationIdsAsync(node.BaseAddress));
+
+        // The same person in another browser is the same user; another person is not.
+        using var otherBrowser = new OidcBrowser();
+        await otherBrowser.NewConversationAsync(node.BaseAddress);
+        (await otherBrowser.SignInAsync(node.BaseAddress)).EnsureSuccessStatusCode();
+        Assert.Equal(2, (await otherBrowser.ConversationIdsAsync(node.BaseAddress)).Count);
+        Assert.Contains(anonymous, await otherBrowser.ConversationIdsAsync(node.BaseAddress));
+
+        _provider.User = OidcTestUser.Bob;
+        using var bob = new OidcBrowser();
+        (await bob.SignInAsync(node.BaseAddress)).EnsureSuccessStatusCode();
+        Assert.Empty(await bob.ConversationIdsAsync(node.BaseAddress));
+    }
+
+    [Fact]
+    public async Task SwitchingFromOneProviderUserToAnotherCarriesNothingOver()
+    {
+        using var node = new ChatPortalNode("node-oidc-switch", OidcSettings(_provider));
+        using var browser = new OidcBrowser();
+        (await browser.SignInAsync(node.BaseAddress)).EnsureSuccessStatusCode();
+        var alices = await browser.NewConversationAsync(node.BaseAddress);
+
+        _provider.User = OidcTestUser.Bob;
+        (await browser.SignInAsync(node.BaseAddress)).EnsureSuccessStatusCode();
+
+        Assert.Empty(await browser.ConversationIdsAsync(node.BaseAddress));
+        _provider.User = OidcTestUser.Alice;
+        (await browser.SignInAsync(node.BaseAddress)).EnsureSuccessStatusCode();
+        Assert.Equal([alices], await browser.ConversationIdsAsync(node.BaseAddress));
+    }
+
+    [Fact]
+    public async Task TheSignInPageOffersTheProviderByItsNameAndTheReturnUrlIsHonoured()
+    {
+        using var node = new ChatPortalNode("node-oidc-page", OidcSettings(_provider));
+        using var browser = new OidcBrowser();
+
+        var page = await browser.PageAsync(new Uri(node.BaseAddress, "login"));
+        var landed = await browser.SignInAsync(node.BaseAddress, returnUrl: "/login?returned=1");
+        var foreign = await browser.SignInAsync(node.BaseAddress, returnUrl: "//evil.example/");
+
+        Assert.Contains("data-testid=\"external-login\"", page);
+        Assert.Contains("Sign in with Test SSO", page);
+        Assert.Equal(new Uri(node.BaseAddress, "/login?returned=1"), landed.RequestMessage!.RequestUri);
+        Assert.Equal(new Uri(node.BaseAddress, "/"), foreign.RequestMessage!.RequestUri);
+    }
+
+    [Fact]
+    public async Task SigningOutAfterwardsLeavesAsANewAnonymousUserWithoutTheAccountsConversations()
+    {
+        using var node = new ChatPortalNode("node-oidc-out", OidcSettings(_provider));
+        using var browser = new OidcBrowser();
+        await browser.NewConversationAsync(node.BaseAddress);
+        (await browser.SignInAsync(node.BaseAddress)).EnsureSuccessStatusCode();
+
+        (await browser.Http.PostAsync(new Uri(node.BaseAddress, "account/logout"), null)).EnsureSuccessStatusCode();
+
+        Assert.Empty(await browser.ConversationIdsAsync(node.BaseAddress));
+        (await browser.SignInAsync(node.BaseAddress)).EnsureSuccessStatusCode();
+        Assert.Single(await browser.ConversationIdsAsync(node.BaseAddress));
+    }
+
+    [Fact]
+    public async Task ADeclinedSignInComesBackToTheSignInPageWithAMessageAndChangesNothing()
+    {
+        using var node = new ChatPortalNode("node-oidc-deny", OidcSettings(_provider));
+        using var browser = new OidcBrowser(followRedirects: false);
+        var conversation = await browser.NewConversationAsync(node.BaseAddress);
+        var cookie = browser.Cookie(node.BaseAddress, UserIdentity.CookieName);
+        _provider.Interactive = true;
+
+        // To the provider's form, and "Cancel" there.
+        var challenge = await browser.SignInAsync(node.BaseAddress);
+        Assert.Equal(HttpStatusCode.Redirect, challenge.StatusCode);
+        var authorize = challenge.Headers.Location!;
+        Assert.StartsWith(_provider.Issuer + "/authorize?", authorize.ToString());
+        var form = System.Web.HttpUtility.ParseQueryString(authorize.Query);
+        var fields = form.AllKeys.ToDictionary(k => k!, k => form[k]!);
+        fields["signin"] = "deny";
+        var declined = await browser.Http.PostAsync(new Uri(_provider.Issuer + "/authorize"), new FormUrlEncodedContent(fields));
+        var back = await browser.Http.GetAsync(declined.Headers.Location);
+
+        Assert.Equal(HttpStatusCode.Redirect, back.StatusCode);
+        Assert.Equal("/login?external=failed", back.Headers.Location!.OriginalString);
+        Assert.Contains("data-testid=\"external-login-error\"", await browser.PageAsync(new Uri(node.BaseAddress, "login?external=failed")));
+        Assert.Equal(cookie, browser.Cookie(node.BaseAddress, UserIdentity.CookieName));
+        Assert.Equal([conversation], await browser.ConversationIdsAsync(node.BaseAddress));
+        Assert.Equal(0, _provider.TokensIssued);
+    }
+
+    [Fact]
+    public async Task AWrongClientSecretFailsTheSignInBackToTheSignInPageNotA500()
+    {
+        using var node = new ChatPortalNode("node-oidc-secret", OidcSettings(_provider, secret: "wrong-secret"));
+        using var browser = new OidcBrowser();
+        await browser.NewConversationAsync(node.BaseAddress);
+        var cookie = browser.Cookie(node.BaseAddress, UserIdentity.CookieName);
+
+        var landed = await browser.SignInAsync(node.BaseAddress);
+
+        Assert.Equal(HttpStatusCode.OK, landed.StatusCode);
+        Assert.Equal(new Uri(node.BaseAddress, "/login?external=failed"), landed.RequestMessage!.RequestUri);
+        Assert.Contains("data-testid=\"external-login-error\"", await landed.Content.ReadAsStringAsync());
+        Assert.Equal(cookie, browser.Cookie(node.BaseAddress, UserIdentity.CookieName));
+    }
+
+    [Fact]
+    public async Task AProviderThatCannotBeReachedSendsBackToTheSignInPageNotA500()
+    {
+        var gone = await OidcTestProvider.StartAsync();
+        var settings = OidcSettings(gone);
+        await gone.DisposeAsync();
+        using var node = new ChatPortalNode("node-oidc-gone", settings);
+        using var browser = new OidcBrowser();
+        await browser.NewConversationAsync(node.BaseAddress);
+        var cookie = browser.Cookie(node.BaseAddress, UserIdentity.CookieName);
+
+        var landed = await browser.SignInAsync(node.BaseAddress);
+
+        Assert.Equal(HttpStatusCode.OK, landed.StatusCode);
+        Assert.Equal(new Uri(node.BaseAddress, "/login?external=failed"), landed.RequestMessage!.RequestUri);
+        Assert.Equal(cookie, browser.Cookie(node.BaseAddress, UserIdentity.CookieName));
+    }
+
+    [Fact]
+    public async Task ACallbackWithoutAProviderResultOrAForgedCodeSignsNobodyIn()
+    {
+        using var node = new ChatPortalNode("node-oidc-forged", OidcSettings(_provider));
+        using var browser = new OidcBrowser(followRedirects: false);
+        await browser.NewConversationAsync(node.BaseAddress);
+        var cookie = browser.Cookie(node.BaseAddress, UserIdentity.CookieName);
+
+        var callback = await browser.Http.GetAsync(new Uri(node.BaseAddress, "account/external-callback?returnUrl=%2F"));
+        var forged = await browser.Http.GetAsync(new Uri(node.BaseAddress, "signin-oidc?code=made-up&state=made-up"));
+
+        Assert.Equal("/login?external=failed", callback.Headers.Location!.OriginalString);
+        Assert.Equal("/login?external=failed", forged.Headers.Location!.OriginalString);
+        Assert.Equal(cookie, browser.Cookie(node.BaseAddress, UserIdentity.CookieName));
+        Assert.Equal(0, _provider.TokensIssued);
+    }
+
+    [Fact]
+    public async Task AnUnknownProviderIsA400ProblemAndWithoutConfigurationThereIsNoButton()
+    {
+        using var configured = new ChatPortalNode("node-oidc-unknown", OidcSettings(_provider));
+        using var plain = new ChatPortalNode("node-plain");
+        using var browser = new OidcBrowser(followRedirects: false);
+
+        var unknown = await browser.SignInAsync(configured.BaseAddress, provider: "Elsewhere");
+        var cookieScheme = await browser.SignInAsync(configured.BaseAddress, provider: ExternalSignIn.CookieScheme);
+        var notConfigured = await browser.SignInAsync(plain.BaseAddress);
+
+        foreach (var response in new[] { unknown, cookieScheme, notConfigured })
+        {
+            Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+            Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+            Assert.Contains("sign-in provider", (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("detail").GetString());
+        }
+
+        Assert.DoesNotContain("external-login", await browser.PageAsync(new Uri(plain.BaseAddress, "login")));
+    }
+
+    [Fact]
+    public async Task TheContentSecurityPolicyLetsFormsLeadToTheProviderOnlyWhenOneIsConfigured()
+    {
+        using var configured = new ChatPortalNode("node-oidc-csp", OidcSettings(_provider));
+        using var plain = new ChatPortalNode("node-plain-csp");
+        using var http = new HttpClient();
+
+        var withProvider = (await http.GetAsync(new Uri(configured.BaseAddress, "login"))).Headers.GetValues("Content-Security-Policy").Single();
+        var without = (await http.GetAsync(new Uri(plain.BaseAddress, "login"))).Headers.GetValues("Content-Security-Policy").Single();
+
+        Assert.Contains($"form-action 'self' {_provider.Issuer};", withProvider);
+        Assert.Contains("form-action 'self';", without);
+    }
+
+    [Theory]
+    [InlineData("ChatPortal:Authentication:Oidc:Authority", "not a url")]
+    [InlineData("ChatPortal:Authentication:Oidc:Authority", "http://idp.example")]
+    [InlineData("ChatPortal:Authentication:Oidc:ClientId", "")]
+    [InlineData("ChatPortal:Authentication:Oidc:DisplayName", "")]
+    public void AnInvalidProviderSettingStopsTheNodeNamingTheKey(string key, string value)
+    {
+        var settings = new Dictionary<string, string?>
+        {
+            ["ChatPortal:Authentication:Oidc:Authority"] = "https://idp.example",
+            ["ChatPortal:Authentication:Oidc:ClientId"] = "chatportal",
+            [key] = value,
+        };
+        using var node = new ChatPortalNode("node-oidc-invalid", settings);
+
+        var error = Assert.ThrowsAny<Exception>(() => node.StartServer());
+
+        Assert.Contains(key, Flatten(error));
+    }
+
+    [Fact]
+    public void AClientIdWithoutAnAuthorityStopsTheNodeNamingTheAuthority()
+    {
+        using var node = new ChatPortalNode("node-oidc-half", new Dictionary<string, string?> { ["ChatPortal:Authentication:Oidc:ClientId"] = "chatportal" });
+
+        var error = Assert.ThrowsAny<Exception>(() => node.StartServer());
+
+        Assert.Contains("ChatPortal:Authentication:Oidc:Authority", Flatten(error));
+    }
+
+    [Fact]
+    public void TheUserIdOfAProviderSubjectIsStableAndDependsOnIssuerAndSubject()
+    {
+        var id = ExternalSignIn.UserIdFor("https://idp.example", "alice");
+
+        Assert.Equal(id, ExternalSignIn.UserIdFor("https://idp.example", "alice"));
+        Assert.Matches("^[0-9a-f]{24}$", id);
+        Assert.NotEqual(id, ExternalSignIn.UserIdFor("https://other.example", "alice"));
+        Assert.NotEqual(id, ExternalSignIn.UserIdFor("https://idp.example", "bob"));
+        Assert.NotEqual(ExternalSignIn.UserIdFor("a\nb", "c"), ExternalSignIn.UserIdFor("a", "b\nc"));
+    }
+
+    private static string Flatten(Exception error) =>
+        error is AggregateException aggregate
+            ? string.Join('\n', aggregate.Flatten().InnerExceptions.Select(e => e.Message))
+            : error.Message + (error.InnerException is null ? "" : "\n" + Flatten(error.InnerException));
+}
