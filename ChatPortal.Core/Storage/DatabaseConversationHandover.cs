@@ -5,10 +5,17 @@ namespace ChatPortal.Core.Storage;
 
 /// <summary>
 /// <see cref="IConversationHandover"/> on the system of record: the conversations' owner and the usage rows (the daily
-/// quota follows the person, so signing in does not reset it) change in one transaction. Caches hold history by
+/// quota follows the person, so signing in does not reset it) change in one transaction, each update conditional on
+/// the source still being anonymous (a sign-up of that id at the same moment moves nothing). Caches hold history by
 /// conversation, never its owner, so none needs dropping.
 /// </summary>
-public sealed class DatabaseConversationHandover(IDbContextFactory<ChatPortalDbContext> contexts, DatabaseHealth health, TimeProvider time) : IConversationHandover
+/// <remarks>
+/// An answer running in a moved conversation runs on: its claim is on the conversation and its commit is fenced by
+/// the claim, not by the user, so it is stored in the account's conversation. The account can stop it through the
+/// database's record of whose conversation it is (see <c>GenerationEngine.CancelAsync</c>). The anonymous row itself
+/// stays: deleting it would cascade to a conversation that another tab created after the move.
+/// </remarks>
+public sealed class DatabaseConversationHandover(IDbContextFactory<ChatPortalDbContext> contexts, DatabaseHealth health) : IConversationHandover
 {
     public async Task<int> HandOverAsync(string fromUserId, string toUserId, CancellationToken cancellationToken = default)
     {
@@ -22,14 +29,16 @@ public sealed class DatabaseConversationHandover(IDbContextFactory<ChatPortalDbC
         try
         {
             await using var db = await contexts.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
-            var now = time.GetUtcNow().UtcDateTime;
             await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
-            await db.Database.ExecuteSqlAsync(
-                $"INSERT INTO users (id, created_at, last_active_at) VALUES ({toUserId}, {now}, {now}) ON CONFLICT (id) DO NOTHING",
-                cancellationToken).ConfigureAwait(false);
-            var moved = await db.Conversations.Where(c => c.UserId == fromUserId)
+            if (!await db.Users.AnyAsync(u => u.Id == toUserId && u.UserName != null, cancellationToken).ConfigureAwait(false))
+            {
+                return 0;
+            }
+
+            var anonymous = db.Users.Where(u => u.Id == fromUserId && u.UserName == null);
+            var moved = await db.Conversations.Where(c => c.UserId == fromUserId && anonymous.Any())
                 .ExecuteUpdateAsync(s => s.SetProperty(c => c.UserId, toUserId), cancellationToken).ConfigureAwait(false);
-            await db.Usage.Where(u => u.UserId == fromUserId)
+            await db.Usage.Where(u => u.UserId == fromUserId && anonymous.Any())
                 .ExecuteUpdateAsync(s => s.SetProperty(u => u.UserId, toUserId), cancellationToken).ConfigureAwait(false);
             await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
             health.ReportSuccess();

@@ -32,7 +32,6 @@ public static class DatabaseServiceCollectionExtensions
         services.TryAddSingleton<Usage.IUsageReports, DatabaseUsageReports>();
         services.TryAddSingleton<IConversationHandover, DatabaseConversationHandover>();
         services.TryAddSingleton<InstanceLeases>();
-        services.TryAddSingleton<AnonymousHandover>();
         services.TryAddSingleton<DatabaseInitializer>();
         services.AddHostedService<DeletedConversationPurge>();
         return services;

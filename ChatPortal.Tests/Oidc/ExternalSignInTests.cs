@@ -1,9 +1,14 @@
 using System.Net;
+using System.Net.Http.Headers;
 using System.Net.Http.Json;
+using System.Text;
 using System.Text.Json;
+using ChatPortal.Core.Storage;
 using ChatPortal.Identity;
 using ChatPortal.Testing;
 using ChatPortal.Tests.Api;
+using Microsoft.AspNetCore.Identity;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace ChatPortal.Tests.Oidc;
 
@@ -248,15 +253,111 @@ public sealed class ExternalSignInTests : IAsyncLifetime
     }
 
     [Fact]
-    public void TheUserIdOfAProviderSubjectIsStableAndDependsOnIssuerAndSubject()
+    public async Task AFirstSignInMakesAnAccountTheAdminListsAndCanMakeAdminAndTheSamePersonIsThatAccountAgain()
     {
-        var id = ExternalSignIn.UserIdFor("https://idp.example", "alice");
+        var settings = OidcSettings(_provider);
+        settings["ChatPortal:Accounts:SessionRevalidationSeconds"] = "1";
+        using var node = new ChatPortalNode("node-oidc-account", settings);
+        using var browser = new OidcBrowser();
+        (await browser.SignInAsync(node.BaseAddress)).EnsureSuccessStatusCode();
+        var conversation = await browser.NewConversationAsync(node.BaseAddress);
 
-        Assert.Equal(id, ExternalSignIn.UserIdFor("https://idp.example", "alice"));
-        Assert.Matches("^[0-9a-f]{24}$", id);
-        Assert.NotEqual(id, ExternalSignIn.UserIdFor("https://other.example", "alice"));
-        Assert.NotEqual(id, ExternalSignIn.UserIdFor("https://idp.example", "bob"));
-        Assert.NotEqual(ExternalSignIn.UserIdFor("a\nb", "c"), ExternalSignIn.UserIdFor("a", "b\nc"));
+        var account = Assert.Single(await AccountsAsync(node));
+        Assert.Equal("alice@example.test", account.GetProperty("userName").GetString());
+        Assert.False(account.GetProperty("isAdmin").GetBoolean());
+        var id = account.GetProperty("id").GetString()!;
+        Assert.Equal(id, await SignedInUserIdAsync(node, "alice@example.test"));
+        Assert.Equal("/login", (await browser.Http.GetAsync(new Uri(node.BaseAddress, "admin"))).RequestMessage!.RequestUri!.AbsolutePath);
+
+        // The same person again, in another browser: the same account, no second one.
+        using var again = new OidcBrowser();
+        (await again.SignInAsync(node.BaseAddress)).EnsureSuccessStatusCode();
+        Assert.Equal([conversation], await again.ConversationIdsAsync(node.BaseAddress));
+        Assert.Equal([id], (await AccountsAsync(node)).Select(a => a.GetProperty("id").GetString()));
+
+        // An admin grants the role; the session picks it up at its next check, like any account's.
+        using var admin = AdminClient(node);
+        Assert.Equal(HttpStatusCode.NoContent, (await admin.PutAsync($"api/admin/users/{id}/admin", null)).StatusCode);
+        Assert.True(Assert.Single(await AccountsAsync(node)).GetProperty("isAdmin").GetBoolean());
+        await Task.Delay(1500);
+        Assert.Equal(new Uri(node.BaseAddress, "/admin"), (await browser.Http.GetAsync(new Uri(node.BaseAddress, "admin"))).RequestMessage!.RequestUri);
+
+        // Revoking it changes the security stamp: the provider's sessions end too.
+        Assert.Equal(HttpStatusCode.NoContent, (await admin.DeleteAsync($"api/admin/users/{id}/admin")).StatusCode);
+        await Task.Delay(1500);
+        Assert.Empty(await browser.ConversationIdsAsync(node.BaseAddress));
+        Assert.Empty(await again.ConversationIdsAsync(node.BaseAddress));
+    }
+
+    [Fact]
+    public async Task AProviderAccountNeverJoinsAPasswordAccountOfTheSameNameAndCannotSignInWithAPassword()
+    {
+        using var node = new ChatPortalNode("node-oidc-names", OidcSettings(_provider));
+        var holder = new ChatUser();
+        using var forms = new AccountForms(holder, node.BaseAddress);
+        Assert.Equal(HttpStatusCode.Redirect, (await forms.SignUpAsync("alice@example.test", "correct horse battery")).StatusCode);
+        using (var api = holder.On(node.BaseAddress))
+        {
+            await api.CreateConversationAsync();
+        }
+
+        using var browser = new OidcBrowser();
+        (await browser.SignInAsync(node.BaseAddress)).EnsureSuccessStatusCode();
+
+        Assert.Empty(await browser.ConversationIdsAsync(node.BaseAddress));
+        Assert.Equal(["alice@example.test", "alice@example.test-2"], (await AccountsAsync(node)).Select(a => a.GetProperty("userName").GetString()).Order());
+        using var guess = new AccountForms(new ChatUser(), node.BaseAddress);
+        var refused = await guess.SignInAsync("alice@example.test-2", "");
+        Assert.Contains("error=1", refused.Headers.Location!.OriginalString);
+    }
+
+    [Fact]
+    public async Task WithAnonymousUseOffTheProviderSignInIsOpenAndLeadsIn()
+    {
+        var settings = OidcSettings(_provider);
+        settings["ChatPortal:Accounts:AllowAnonymous"] = "false";
+        using var node = new ChatPortalNode("node-oidc-closed", settings);
+        using var browser = new OidcBrowser();
+
+        Assert.Contains("data-testid=\"external-login\"", await browser.PageAsync(new Uri(node.BaseAddress, "register")));
+        var landed = await browser.SignInAsync(node.BaseAddress, returnUrl: "/");
+
+        Assert.Equal(new Uri(node.BaseAddress, "/"), landed.RequestMessage!.RequestUri);
+        var created = await browser.Http.PostAsync(new Uri(node.BaseAddress, "api/conversations"), null);
+        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        Assert.Single(await browser.ConversationIdsAsync(node.BaseAddress));
+    }
+
+    [Theory]
+    [InlineData("alice@example.test", "Alice Tester", "alice@example.test")]
+    [InlineData(null, "Alice  Tester", "Alice..Tester")]
+    [InlineData("", "Ünïcode Nàme", "ncode.Nme")]
+    [InlineData(null, "山田", "user")]
+    [InlineData(null, null, "user")]
+    public void ANewAccountsUserNameComesFromTheEmailOrNameInTheCharactersIdentityAllows(string? email, string? name, string expected) =>
+        Assert.Equal(expected, ExternalSignIn.UserNameStem(email, name));
+
+    [Fact]
+    public void ANewAccountsUserNameIsAtMost64Characters() =>
+        Assert.Equal(64, ExternalSignIn.UserNameStem(new string('a', 100) + "@example.test", null).Length);
+
+    private static async Task<List<JsonElement>> AccountsAsync(ChatPortalNode node)
+    {
+        using var admin = AdminClient(node);
+        return [.. (await admin.GetFromJsonAsync<JsonElement>("api/admin/users")).EnumerateArray().Where(a => a.GetProperty("userName").GetString() != "admin")];
+    }
+
+    private static async Task<string?> SignedInUserIdAsync(ChatPortalNode node, string userName)
+    {
+        using var scope = node.Services.CreateScope();
+        return (await scope.ServiceProvider.GetRequiredService<UserManager<UserRecord>>().FindByNameAsync(userName))?.Id;
+    }
+
+    private static HttpClient AdminClient(ChatPortalNode node)
+    {
+        var http = new HttpClient { BaseAddress = node.BaseAddress };
+        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes($"admin:{NodeProcess.AdminPassword}")));
+        return http;
     }
 
     private static string Flatten(Exception error) =>

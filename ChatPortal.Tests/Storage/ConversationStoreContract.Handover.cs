@@ -1,4 +1,5 @@
 using ChatPortal.Core.Conversations;
+using ChatPortal.Core.Storage;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace ChatPortal.Tests.Storage;
@@ -11,7 +12,7 @@ public abstract partial class ConversationStoreContract
     [Fact]
     public async Task AHandoverMovesEveryConversationARunningAnswerAndTheDaysUsageToTheNewUser()
     {
-        var (anonymous, account, bystander) = (NewUser(), NewUser(), NewUser());
+        var (anonymous, account, bystander) = (NewUser(), await NewAccountAsync(), NewUser());
         var answered = (await Store.CreateAsync(anonymous)).Id;
         var (first, firstClaim) = await ClaimAsync(answered, anonymous, "Question");
         var firstAnswer = Answer(first, firstClaim, "Answer");
@@ -41,7 +42,7 @@ public abstract partial class ConversationStoreContract
     [Fact]
     public async Task AHandoverToAnAccountWithConversationsKeepsThemAndOneFromNobodyOrToItselfChangesNothing()
     {
-        var (anonymous, account) = (NewUser(), NewUser());
+        var (anonymous, account) = (NewUser(), await NewAccountAsync());
         var own = (await Store.CreateAsync(account)).Id;
         var brought = (await Store.CreateAsync(anonymous)).Id;
 
@@ -52,5 +53,31 @@ public abstract partial class ConversationStoreContract
         Assert.Equal([brought, own], (await Store.ListAsync(account)).Select(c => c.Id));
         var conversation = await Store.CreateAsync(account); // the account's row exists: starts work as for any user
         await AnswerAsync(conversation.Id, account, "Hello", "Hi");
+    }
+
+    [Fact]
+    public async Task OnlyAnAnonymousUsersConversationsMoveAndOnlyToAnAccount()
+    {
+        var (anonymous, account, other) = (NewUser(), await NewAccountAsync(), await NewAccountAsync());
+        var anonymousOwn = (await Store.CreateAsync(anonymous)).Id;
+        var accountOwn = (await Store.CreateAsync(account)).Id;
+
+        Assert.Equal(0, await Handover.HandOverAsync(account, other)); // an account's conversations never move
+        Assert.Equal(0, await Handover.HandOverAsync(anonymous, NewUser())); // nor to a user that is not an account
+        Assert.Equal(0, await Handover.HandOverAsync(account, anonymous));
+
+        Assert.Equal([accountOwn], (await Store.ListAsync(account)).Select(c => c.Id));
+        Assert.Equal([anonymousOwn], (await Store.ListAsync(anonymous)).Select(c => c.Id));
+        Assert.Empty(await Store.ListAsync(other));
+    }
+
+    /// <summary>An account's row, as Identity stores one (a user name is what makes a user an account).</summary>
+    private async Task<string> NewAccountAsync()
+    {
+        var id = NewUser();
+        await using var db = await Node.Contexts.CreateDbContextAsync();
+        db.Users.Add(new UserRecord { Id = id, UserName = id, NormalizedUserName = id.ToUpperInvariant(), SecurityStamp = Guid.NewGuid().ToString("N"), CreatedAt = DateTime.UtcNow, LastActiveAt = DateTime.UtcNow });
+        await db.SaveChangesAsync();
+        return id;
     }
 }

@@ -1,82 +1,163 @@
 using System.Security.Claims;
-using System.Security.Cryptography;
 using System.Text;
-using ChatPortal.Core.Conversations;
+using ChatPortal.Accounts;
+using ChatPortal.Core;
+using ChatPortal.Core.Storage;
 using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Identity;
+using Microsoft.EntityFrameworkCore;
 
 namespace ChatPortal.Identity;
 
 /// <summary>
 /// What a sign-in through an outside provider makes of the person it names: the one place that maps an external login
-/// to a ChatPortal user. Today the user is the identity cookie's (<see cref="UserIdentity"/>): its id is derived from the
-/// provider's issuer and subject, so the same person is the same user on every node, in every browser, for good; the
-/// anonymous user of the browser hands its conversations over. Accounts (ASP.NET Core Identity) re-point this class at
-/// their external-login table and keep the rest of the flow.
+/// to a ChatPortal account. The account is found by its external login (Identity's <c>user_logins</c>: the provider's
+/// scheme and the token's <c>sub</c>), or made for it: an account without a password whose user name comes from the
+/// provider's email or name, made unique; the account and its login are stored in one write. The browser then signs
+/// in through Identity like any account (<see cref="AccountSignInManager.SignInTakingOverAsync"/>): the session carries
+/// the security stamp, so revalidation, a role granted or revoked by an admin and a reset apply to it, and the browser's
+/// anonymous conversations come along.
 /// </summary>
-public sealed class ExternalSignIn(IConversationHandover handover, ILogger<ExternalSignIn> logger)
+/// <remarks>
+/// An external login never joins an existing password account by its email: the provider's email is not proof of
+/// owning that account. An admin's lockout holds for a provider's account too.
+/// </remarks>
+public sealed class ExternalSignIn(AccountSignInManager signIn, ChatPortalDbContext db, ILogger<ExternalSignIn> logger)
 {
-    /// <summary>A short-lived cookie that holds the provider's principal between its callback and <see cref="SignInAsync"/>.</summary>
-    public const string CookieScheme = "External";
+    /// <summary>The longest user name Identity's forms accept (the sign-up form's limit).</summary>
+    private const int MaxUserNameLength = 64;
+
+    /// <summary>The cookie scheme that holds the provider's principal between its callback and <see cref="SignInAsync"/>.</summary>
+    public static string CookieScheme => IdentityConstants.ExternalScheme;
 
     public const string CookieName = "chatportal_external";
 
-    /// <summary>Marks a user who signed in through a provider (its value is the provider's scheme).</summary>
-    public const string LoginClaim = "chatportal:login";
-
-    public static bool IsExternal(ClaimsPrincipal principal) => principal.HasClaim(c => c.Type == LoginClaim);
-
     /// <summary>
-    /// The chat user id of a provider's subject: 24 hex digits (the length of every user id) of SHA-256 over the issuer
-    /// (length-prefixed, so no issuer and subject pair can spell another) and the subject.
+    /// Signs the browser in to the account of the provider's principal, making the account on its first sign-in.
+    /// Returns the account, or null when the principal names nobody (no <c>sub</c>) or the account is locked out.
     /// </summary>
-    public static string UserIdFor(string issuer, string subject) =>
-        Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes($"{issuer.Length}:{issuer}\n{subject}")))[..24];
-
-    /// <summary>
-    /// Signs the browser in as the user the provider's principal names, handing an anonymous user's conversations over.
-    /// Returns the user id, or null when the principal names nobody (no <c>sub</c>).
-    /// </summary>
-    public async Task<string?> SignInAsync(HttpContext context, ClaimsPrincipal external, string provider)
+    public async Task<UserRecord?> SignInAsync(HttpContext context, ClaimsPrincipal external, string provider, string? providerDisplayName)
     {
         if (external.FindFirst("sub") is not { Value.Length: > 0 } subject)
         {
+            ExternalSignInLog.Failed(logger, provider, "the provider's answer names no subject");
             return null;
         }
 
-        // The claim's issuer is the token's iss, which the handler validated against the provider's discovery document.
-        var userId = UserIdFor(subject.Issuer, subject.Value);
-        var moved = 0;
-        if (context.User.GetUserId() is { } current && current != userId && !IsExternal(context.User))
+        var users = signIn.UserManager;
+        var account = await users.FindByLoginAsync(provider, subject.Value) ?? await CreateAsync(external, provider, subject.Value, providerDisplayName, context.RequestAborted);
+        if (await users.IsLockedOutAsync(account))
         {
-            moved = await handover.HandOverAsync(current, userId, context.RequestAborted);
+            ExternalSignInLog.Failed(logger, provider, $"account {account.UserName} is locked out");
+            return null;
         }
 
-        var claims = new List<Claim> { new(ClaimTypes.NameIdentifier, userId), new(LoginClaim, provider) };
-        if (external.FindFirstValue("name") is { Length: > 0 } name)
-        {
-            claims.Add(new Claim(ClaimTypes.Name, name));
-        }
-
-        if (external.FindFirstValue("email") is { Length: > 0 } email)
-        {
-            claims.Add(new Claim(ClaimTypes.Email, email));
-        }
-
-        var user = new ClaimsPrincipal(new ClaimsIdentity(claims, UserIdentity.Scheme));
-        await context.SignInAsync(UserIdentity.Scheme, user, new AuthenticationProperties { IsPersistent = true });
+        var moved = await signIn.SignInTakingOverAsync(account, authenticationMethod: provider);
         await context.SignOutAsync(CookieScheme);
-        context.User = user;
-        ExternalSignInLog.SignedIn(logger, provider, subject.Issuer, userId, moved);
-        return userId;
+        ExternalSignInLog.SignedIn(logger, provider, subject.Issuer, account.UserName!, account.Id, moved);
+        return account;
+    }
+
+    /// <summary>
+    /// The account for a provider's first sign-in of this subject: the row and its login in one write, so there is never
+    /// an account without its login. Two first sign-ins at once (two nodes) make one account: the loser of the login's
+    /// key finds the winner's; a user name taken meanwhile tries the next candidate.
+    /// </summary>
+    private async Task<UserRecord> CreateAsync(ClaimsPrincipal external, string provider, string subject, string? displayName, CancellationToken cancellationToken)
+    {
+        var users = signIn.UserManager;
+        var stem = UserNameStem(external.FindFirstValue("email"), external.FindFirstValue("name") ?? external.FindFirstValue("preferred_username"));
+        for (var attempt = 0; ; attempt++)
+        {
+            var name = await FreeUserNameAsync(stem, cancellationToken);
+            var now = DateTime.UtcNow;
+            var account = new UserRecord
+            {
+                Id = Ids.NewUserId(),
+                CreatedAt = now,
+                LastActiveAt = now,
+                UserName = name,
+                NormalizedUserName = users.NormalizeName(name),
+                SecurityStamp = Guid.NewGuid().ToString("N"),
+                ConcurrencyStamp = Guid.NewGuid().ToString(),
+                LockoutEnabled = true,
+            };
+            db.Users.Add(account);
+            db.UserLogins.Add(new IdentityUserLogin<string> { LoginProvider = provider, ProviderKey = subject, ProviderDisplayName = displayName, UserId = account.Id });
+            try
+            {
+                await db.SaveChangesAsync(cancellationToken);
+                ExternalSignInLog.AccountCreated(logger, provider, name, account.Id);
+                return account;
+            }
+            catch (DbUpdateException) when (attempt < 5)
+            {
+                db.ChangeTracker.Clear();
+                if (await users.FindByLoginAsync(provider, subject) is { } winner)
+                {
+                    return winner; // the same person's sign-in on another node made it a moment ago
+                }
+            }
+        }
+    }
+
+    private async Task<string> FreeUserNameAsync(string stem, CancellationToken cancellationToken)
+    {
+        var users = signIn.UserManager;
+        for (var n = 1; ; n++)
+        {
+            var suffix = n == 1 ? "" : $"-{n}";
+            var candidate = stem[..Math.Min(stem.Length, MaxUserNameLength - suffix.Length)] + suffix;
+            var normalized = users.NormalizeName(candidate);
+            if (!await db.Users.AnyAsync(u => u.NormalizedUserName == normalized, cancellationToken))
+            {
+                return candidate;
+            }
+        }
+    }
+
+    /// <summary>
+    /// A user name from the provider's email (as it is) or name (spaces as dots), in the characters Identity allows
+    /// (letters, digits, <c>- . _ @ +</c>); <c>user</c> when neither leaves any.
+    /// </summary>
+    public static string UserNameStem(string? email, string? name)
+    {
+        foreach (var source in new[] { email, name?.Trim().Replace(' ', '.') })
+        {
+            if (string.IsNullOrWhiteSpace(source))
+            {
+                continue;
+            }
+
+            var kept = new StringBuilder();
+            foreach (var c in source)
+            {
+                if (char.IsAsciiLetterOrDigit(c) || c is '-' or '.' or '_' or '@' or '+')
+                {
+                    kept.Append(c);
+                }
+            }
+
+            var stem = kept.ToString().Trim('.', '-');
+            if (stem.Length > 0)
+            {
+                return stem[..Math.Min(stem.Length, MaxUserNameLength)];
+            }
+        }
+
+        return "user";
     }
 }
 
 /// <summary>Log messages of external sign-in (event ids 3201-3299).</summary>
 internal static partial class ExternalSignInLog
 {
-    [LoggerMessage(3201, LogLevel.Information, "Signed in through {Provider} ({Issuer}) as user {UserId}; {Moved} conversations carried over.")]
-    public static partial void SignedIn(ILogger logger, string provider, string issuer, string userId, int moved);
+    [LoggerMessage(3201, LogLevel.Information, "Signed in through {Provider} ({Issuer}) as account {UserName} ({UserId}); {Moved} conversations carried over.")]
+    public static partial void SignedIn(ILogger logger, string provider, string issuer, string userName, string userId, int moved);
 
     [LoggerMessage(3202, LogLevel.Warning, "Sign-in through {Provider} failed: {Reason}")]
     public static partial void Failed(ILogger logger, string provider, string reason);
+
+    [LoggerMessage(3203, LogLevel.Information, "A first sign-in through {Provider} made account {UserName} ({UserId}).")]
+    public static partial void AccountCreated(ILogger logger, string provider, string userName, string userId);
 }

@@ -11,7 +11,8 @@ namespace ChatPortal.Identity;
 /// Sign-in through an outside OpenID Connect provider, when <c>ChatPortal:Authentication:Oidc</c> is configured: the
 /// sign-in page's button posts to <c>/account/external-login</c> (antiforgery-checked), the provider comes back to
 /// <c>/signin-oidc</c> (the handler checks state, nonce, PKCE, signature, issuer and audience), and
-/// <c>/account/external-callback</c> hands the result to <see cref="ExternalSignIn"/>.
+/// <c>/account/external-callback</c> hands the result to <see cref="ExternalSignIn"/>, which signs in to the provider's
+/// account. These routes stay open without an account when <c>Accounts:AllowAnonymous</c> is off.
 /// </summary>
 public static class ExternalSignInEndpoints
 {
@@ -40,15 +41,8 @@ public static class ExternalSignInEndpoints
         var providerOrigin = authority.GetLeftPart(UriPartial.Authority);
         services.PostConfigure<SecurityOptions>(security => security.FormActionOrigins.Add(providerOrigin));
 
+        // The provider's answer is kept in Identity's external cookie (see AddChatPortalAccounts) until the callback.
         services.AddAuthentication()
-            .AddCookie(ExternalSignIn.CookieScheme, options =>
-            {
-                options.Cookie.Name = ExternalSignIn.CookieName;
-                options.Cookie.HttpOnly = true;
-                options.Cookie.SameSite = SameSiteMode.Lax;
-                options.Cookie.SecurePolicy = CookieSecurePolicy.SameAsRequest;
-                options.ExpireTimeSpan = TimeSpan.FromMinutes(5);
-            })
             .AddOpenIdConnect(OidcScheme, oidc.DisplayName, options =>
             {
                 options.SignInScheme = ExternalSignIn.CookieScheme;
@@ -98,7 +92,7 @@ public static class ExternalSignInEndpoints
 
     private static async Task<IResult> ChallengeAsync(HttpContext context, IAuthenticationSchemeProvider schemes, [FromForm] string? provider, [FromForm] string? returnUrl)
     {
-        if (provider is not { Length: > 0 } || provider == ExternalSignIn.CookieScheme || await schemes.GetSchemeAsync(provider) is not { DisplayName: not null })
+        if (provider is not { Length: > 0 } || await schemes.GetSchemeAsync(provider) is not { DisplayName: not null, HandlerType: var handler } || !typeof(IAuthenticationRequestHandler).IsAssignableFrom(handler))
         {
             return TypedResults.Problem(
                 detail: $"No sign-in provider '{provider}' is configured here.",
@@ -122,11 +116,12 @@ public static class ExternalSignInEndpoints
         }
     }
 
-    private static async Task<IResult> CallbackAsync(HttpContext context, ExternalSignIn signIn, [FromQuery] string? returnUrl)
+    private static async Task<IResult> CallbackAsync(HttpContext context, ExternalSignIn signIn, IAuthenticationSchemeProvider schemes, [FromQuery] string? returnUrl)
     {
         var result = await context.AuthenticateAsync(ExternalSignIn.CookieScheme);
         var provider = result.Properties?.Items.TryGetValue(ProviderItem, out var p) == true && p is not null ? p : OidcScheme;
-        if (!result.Succeeded || await signIn.SignInAsync(context, result.Principal, provider) is null)
+        var displayName = (await schemes.GetSchemeAsync(provider))?.DisplayName;
+        if (!result.Succeeded || await signIn.SignInAsync(context, result.Principal, provider, displayName) is null)
         {
             await context.SignOutAsync(ExternalSignIn.CookieScheme);
             return TypedResults.LocalRedirect("/login?external=failed");
