@@ -28,6 +28,7 @@ public sealed class ExternalSignInTests(OidcFixture fixture) : BrowserTest<OidcF
             await Expect(Page.GetByTestId("oidc-signin")).ToBeVisibleAsync();
             Assert.StartsWith(Fixture.Provider.Issuer + "/authorize", Page.Url);
             await Page.GetByTestId("oidc-subject").FillAsync("e2e-dana");
+            await Page.GetByTestId("oidc-email").FillAsync("dana@example.test");
             await Page.GetByTestId("oidc-name").FillAsync("Dana");
             await Page.GetByTestId("oidc-signin").ClickAsync();
         }
@@ -36,9 +37,10 @@ public sealed class ExternalSignInTests(OidcFixture fixture) : BrowserTest<OidcF
             Fixture.Provider.Interactive = false;
         }
 
-        // Back on the chat, signed in: the conversation of this browser came along.
+        // Back on the chat, signed in to the account the first sign-in made: the conversation of this browser came along.
         await Page.WaitForURLAsync($"{Fixture.Node.Url}/**");
         await chat.WaitUntilReadyAsync();
+        await Expect(Page.GetByTestId("account-menu")).ToHaveAttributeAsync("data-user", "dana@example.test");
         await Expect(chat.ConversationItems).ToHaveCountAsync(1);
         await Expect(chat.ConversationItem(conversation)).ToBeVisibleAsync();
 
@@ -53,11 +55,32 @@ public sealed class ExternalSignInTests(OidcFixture fixture) : BrowserTest<OidcF
             var otherChat = new ChatPage(other, Fixture.Node);
             await otherChat.WaitUntilReadyAsync();
             await Expect(otherChat.ConversationItem(conversation)).ToBeVisibleAsync();
+            await Expect(other.GetByTestId("account-menu")).ToHaveAttributeAsync("data-user", "dana@example.test");
         }
         finally
         {
             Fixture.Provider.User = OidcTestUser.Alice;
         }
+
+        // The admin finds the account on the users page (one, whichever browser signed in) and can make it an admin.
+        var admin = new AdminPage(await NewUserAsync("admin"), Fixture.Node);
+        await admin.SignInAsync();
+        await admin.Page.GetByTestId("admin-users-link").ClickAsync();
+        var row = admin.Page.Locator("tr:has([data-user='dana@example.test'])");
+        await Expect(row).ToHaveCountAsync(1);
+        await row.Locator("[data-testid=admin-toggle] input").ClickAsync();
+        await Expect(row.Locator("[data-testid=admin-toggle] input")).ToBeCheckedAsync();
+    }
+
+    [Fact]
+    public async Task TheSignUpPageOffersTheProviderToo()
+    {
+        await Page.GotoAsync($"{Fixture.Node.Url}/register");
+        await Expect(SignInButton).ToHaveTextAsync($"Sign in with {OidcFixture.DisplayName}");
+        Screenshots.Publish(await Screenshots.SaveAsync(Page, "sign-up-oidc.png"), "sign-up-oidc.png");
+        await Page.SetViewportSizeAsync(390, 844);
+        Screenshots.Publish(await Screenshots.SaveAsync(Page, "sign-up-oidc-phone.png"), "sign-up-oidc-phone.png");
+        await AssertNoSeriousViolationsAsync("/register with a provider, phone");
     }
 
     [Fact]
