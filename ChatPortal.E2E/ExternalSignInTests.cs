@@ -68,8 +68,9 @@ public sealed class ExternalSignInTests(OidcFixture fixture) : BrowserTest<OidcF
         await admin.Page.GetByTestId("admin-users-link").ClickAsync();
         var row = admin.Page.Locator("tr:has([data-user='dana@example.test'])");
         await Expect(row).ToHaveCountAsync(1);
-        await row.Locator("[data-testid=admin-toggle] input").ClickAsync();
-        await Expect(row.Locator("[data-testid=admin-toggle] input")).ToBeCheckedAsync();
+        await row.Locator("input[type=checkbox]").ClickAsync();
+        await Expect(admin.Page.GetByText("dana@example.test is an admin now.")).ToBeVisibleAsync();
+        await Expect(row.Locator("input[type=checkbox]")).ToBeCheckedAsync();
     }
 
     [Fact]
