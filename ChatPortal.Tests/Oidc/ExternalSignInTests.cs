@@ -9,6 +9,7 @@ using ChatPortal.Testing;
 using ChatPortal.Tests.Api;
 using Microsoft.AspNetCore.Identity;
 using Microsoft.Extensions.DependencyInjection;
+using static ChatPortal.Tests.Api.ConversationApiTests;
 
 namespace ChatPortal.Tests.Oidc;
 
@@ -58,6 +59,34 @@ public sealed class ExternalSignInTests : IAsyncLifetime
         using var bob = new OidcBrowser();
         (await bob.SignInAsync(node.BaseAddress)).EnsureSuccessStatusCode();
         Assert.Empty(await bob.ConversationIdsAsync(node.BaseAddress));
+    }
+
+    [Fact]
+    public async Task AnAnswerRunningDuringAProviderSignInIsStoredInTheAccountsConversationAndTheAccountCanStopIt()
+    {
+        var settings = OidcSettings(_provider);
+        settings["ChatPortal:Model:Simulated:TokensPerSecond"] = "20";
+        settings["ChatPortal:Model:Simulated:ResponseTokens"] = "300";
+        using var node = new ChatPortalNode("node-oidc-running", settings);
+        var user = new ChatUser();
+        using var api = user.On(node.BaseAddress);
+        var id = await api.CreateConversationAsync();
+        using var stream = await api.SendAsync(id, "a long question");
+        var reading = StreamResult.ReadAsync(stream);
+        await Task.Delay(300);
+        using var browser = new OidcBrowser(cookies: user.Cookies);
+
+        (await browser.SignInAsync(node.BaseAddress)).EnsureSuccessStatusCode();
+        var task = (await api.GetConversationAsync(id)).GetProperty("activeTask").GetProperty("taskId").GetString()!;
+        using var cancel = await api.CancelAsync(task);
+
+        Assert.Contains(cancel.StatusCode, new[] { HttpStatusCode.OK, HttpStatusCode.Accepted });
+        var streamed = await reading;
+        Assert.Equal("cancelled", streamed.Status);
+        var messages = (await api.GetConversationAsync(id)).GetProperty("messages").EnumerateArray().ToList();
+        Assert.Equal("cancelled", messages[^1].GetProperty("status").GetString());
+        Assert.Equal(streamed.Text, messages[^1].GetProperty("content").GetString());
+        Assert.Equal([id], await browser.ConversationIdsAsync(node.BaseAddress));
     }
 
     [Fact]
@@ -290,7 +319,7 @@ public sealed class ExternalSignInTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task AProviderAccountNeverJoinsAPasswordAccountOfTheSameNameAndCannotSignInWithAPassword()
+    public async Task AProviderAccountNeverJoinsAPasswordAccountOfTheSameNameHasNoPasswordToChangeAndCannotSignInWithOne()
     {
         using var node = new ChatPortalNode("node-oidc-names", OidcSettings(_provider));
         var holder = new ChatUser();
@@ -305,6 +334,10 @@ public sealed class ExternalSignInTests : IAsyncLifetime
         (await browser.SignInAsync(node.BaseAddress)).EnsureSuccessStatusCode();
 
         Assert.Empty(await browser.ConversationIdsAsync(node.BaseAddress));
+        var page = await browser.PageAsync(new Uri(node.BaseAddress, "account"));
+        Assert.Contains("data-testid=\"external-account\"", page);
+        Assert.Contains("You sign in with Test SSO.", page);
+        Assert.DoesNotContain("data-testid=\"password-current\"", page);
         Assert.Equal(["alice@example.test", "alice@example.test-2"], (await AccountsAsync(node)).Select(a => a.GetProperty("userName").GetString()).Order());
         using var guess = new AccountForms(new ChatUser(), node.BaseAddress);
         var refused = await guess.SignInAsync("alice@example.test-2", "");

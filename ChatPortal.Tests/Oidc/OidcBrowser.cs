@@ -14,13 +14,15 @@ public sealed partial class OidcBrowser : IDisposable
 {
     private readonly HttpClient _http;
 
-    public OidcBrowser(bool followRedirects = true)
+    /// <param name="cookies">A cookie jar to share (a <c>ChatUser</c>'s, so its API calls are this browser's); a new one when null.</param>
+    public OidcBrowser(bool followRedirects = true, CookieContainer? cookies = null)
     {
+        Cookies = cookies ?? new CookieContainer();
         Handler = new HttpClientHandler { CookieContainer = Cookies, AllowAutoRedirect = followRedirects, MaxAutomaticRedirections = 10 };
         _http = new HttpClient(Handler) { Timeout = TimeSpan.FromSeconds(30) };
     }
 
-    public CookieContainer Cookies { get; } = new();
+    public CookieContainer Cookies { get; }
 
     private HttpClientHandler Handler { get; }
 
