@@ -44,6 +44,12 @@ public sealed class ExternalSignInTests(OidcFixture fixture) : BrowserTest<OidcF
         await Expect(chat.ConversationItems).ToHaveCountAsync(1);
         await Expect(chat.ConversationItem(conversation)).ToBeVisibleAsync();
 
+        // Her account page names the provider instead of a password form.
+        await Page.GetByTestId("account-menu").ClickAsync();
+        await Expect(Page.GetByTestId("external-account")).ToContainTextAsync($"You sign in with {OidcFixture.DisplayName}");
+        await Expect(Page.GetByTestId("password-current")).ToHaveCountAsync(0);
+        Screenshots.Publish(await Screenshots.SaveAsync(Page, "account-oidc.png"), "account-oidc.png");
+
         // Dana in another browser is the same user.
         var other = await NewUserAsync("dana-elsewhere");
         Fixture.Provider.User = new OidcTestUser("e2e-dana", "dana@example.test", "Dana");
