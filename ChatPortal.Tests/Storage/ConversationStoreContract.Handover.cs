@@ -56,7 +56,7 @@ public abstract partial class ConversationStoreContract
     }
 
     [Fact]
-    public async Task OnlyAnAnonymousUsersConversationsMoveAndOnlyToAnAccount()
+    public async Task AHandoverMovesOnlyAnAnonymousUsersConversationsAndOnlyToAnAccount()
     {
         var (anonymous, account, other) = (NewUser(), await NewAccountAsync(), await NewAccountAsync());
         var anonymousOwn = (await Store.CreateAsync(anonymous)).Id;
