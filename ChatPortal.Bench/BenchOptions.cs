@@ -78,6 +78,14 @@ public sealed record BenchOptions
     /// <summary>Cancels are sent after 3 to 22 deltas, so the polling baseline's 10-chunk interval is sampled evenly.</summary>
     public static int CancelAfterDeltas(int user) => 3 + (user * 7 % 20);
 
+    /// <summary>
+    /// The latest delta a Stop may wait for. A loaded machine delivers a short answer in fewer, larger deltas (a reader
+    /// that falls behind gets the text so far in one), so the smoke run's short answers stop early or some never would.
+    /// </summary>
+    public int CancelAfterDeltasAtMost { get; init; } = int.MaxValue;
+
+    public int CancelAfterDeltasFor(int user) => Math.Min(CancelAfterDeltas(user), CancelAfterDeltasAtMost);
+
     public static BenchOptions Quick { get; } = new() { Profile = "quick", Levels = [10, 100] };
 
     public static BenchOptions Full { get; } = new();
@@ -94,6 +102,7 @@ public sealed record BenchOptions
         WarmupRounds = 1,
         IdleGap = TimeSpan.FromSeconds(2.2),
         PostgresSettle = TimeSpan.Zero,
+        CancelAfterDeltasAtMost = 1,
         Write = false,
     };
 

@@ -15,7 +15,7 @@ public sealed class LoadDriver(BenchCluster cluster, BenchOptions options, Redis
     public async Task<LevelRun> RunAsync(int streams, Func<Task> onMeasurementStart, Func<Task>? afterPrepare = null)
     {
         var users = Enumerable.Range(0, streams)
-            .Select(i => new SimulatedUser(i, cluster, options.TokensPerSecond, IsCanceller(i) ? BenchOptions.CancelAfterDeltas(i) : null))
+            .Select(i => new SimulatedUser(i, cluster, options.TokensPerSecond, IsCanceller(i) ? options.CancelAfterDeltasFor(i) : null))
             .ToList();
         try
         {

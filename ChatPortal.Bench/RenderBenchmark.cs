@@ -30,7 +30,7 @@ public static class RenderBenchmark
             var whole = Median(() => Measure(tokens, batch, prefix => { renderer.ToHtml(prefix); return prefix.Length; }));
             var incremental = Median(() =>
             {
-                var markdown = new IncrementalMarkdown(renderer);
+                var markdown = new IncrementalMarkdown(renderer, partial: true);
                 var result = Measure(tokens, batch, prefix => { markdown.Update(prefix); return 0; });
                 return result with { Parsed = markdown.CharactersParsed };
             });

@@ -10,7 +10,15 @@ public sealed class BranchTests(SingleNodeFixture fixture) : BrowserTest<SingleN
     public async Task EditingAQuestionBranchesAndTheArrowsSwitchBetweenTheVersions()
     {
         var chat = ChatOn(Fixture.FastNode);
+        foreach (var (title, daysAgo) in new[] { ("Lisbon in three days", 9.0), ("Train from Porto to Lisbon", 1.2), ("Packing list for a city weekend", 0.1) })
+        {
+            var id = await NodeDatabase.CreateConversationAsync(Page, Fixture.FastNode, title);
+            await NodeDatabase.SetUpdatedAgoAsync(Fixture.FastNode, id, TimeSpan.FromDays(daysAgo));
+        }
+
         await chat.OpenAsync();
+        await chat.NewConversationButton.ClickAsync();
+        await Expect(chat.EmptyConversation).ToBeVisibleAsync();
         await chat.SendAsync("Plan a weekend in Porto");
         await Expect(chat.LastAnswer).ToHaveAttributeAsync("data-status", "completed");
         await chat.SendAsync("What should I eat there?");

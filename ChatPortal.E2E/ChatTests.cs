@@ -7,6 +7,49 @@ namespace ChatPortal.E2E;
 public sealed class ChatTests(SingleNodeFixture fixture) : BrowserTest<SingleNodeFixture>(fixture)
 {
     [Fact]
+    public async Task AnAnswersCopyButtonPutsItsMarkdownOnTheClipboardAndSaysSoOnce()
+    {
+        await Page.Context.GrantPermissionsAsync(["clipboard-read", "clipboard-write"], new() { Origin = Fixture.FastNode.Url });
+        var chat = ChatOn(Fixture.FastNode);
+        await chat.OpenAsync();
+        await chat.SendAsync("Summarise the plan");
+        await Expect(chat.LastAnswer).ToHaveAttributeAsync("data-status", "completed");
+        var stored = (await chat.GetConversationAsync()).GetProperty("messages")[1].GetProperty("content").GetString()!;
+
+        await chat.LastAnswer.HoverAsync();
+        await chat.LastAnswer.GetByTestId("copy-button").ClickAsync();
+
+        // The confirmation is a short toast from the page's one notice service, not an alert that stays.
+        await Expect(Page.Locator(".mud-snackbar").Filter(new() { HasText = "Copied to the clipboard" })).ToHaveCountAsync(1);
+        await Expect(chat.ChatError).ToHaveCountAsync(0);
+        Assert.Equal(stored, await Page.EvaluateAsync<string>("() => navigator.clipboard.readText()"));
+        Assert.Contains("```", stored); // the Markdown, code fences included, not the rendered text
+    }
+
+    [Fact]
+    public async Task ASuggestionOnAnEmptyConversationGoesIntoTheComposerToSendOrChange()
+    {
+        var chat = ChatOn(Fixture.FastNode);
+        await chat.OpenAsync();
+        await chat.NewConversationButton.ClickAsync();
+        await Expect(chat.EmptyConversation).ToBeVisibleAsync();
+        var suggestion = Page.GetByTestId("suggestion").Filter(new() { HasText = "Compare" });
+        var prompt = await suggestion.Locator(".cp-suggestion-prompt").InnerTextAsync();
+
+        await suggestion.ClickAsync();
+
+        await Expect(chat.ComposerInput).ToHaveValueAsync(prompt);
+        await Expect(chat.ComposerInput).ToBeFocusedAsync();
+        await Expect(chat.UserMessages).ToHaveCountAsync(0); // not sent until the user says so
+        await Page.Keyboard.PressAsync("End");
+        await Page.Keyboard.TypeAsync(", briefly");
+        await Page.Keyboard.PressAsync("Enter");
+        await Expect(chat.UserMessages.Last.Locator(".cp-user-text")).ToHaveTextAsync(prompt + ", briefly");
+        await Expect(Page.GetByTestId("suggestion")).ToHaveCountAsync(0);
+        await Expect(chat.LastAnswer).ToHaveAttributeAsync("data-status", "completed");
+    }
+
+    [Fact]
     public async Task SendingAMessageStreamsTheAnswer()
     {
         var chat = ChatOn(Fixture.Node);

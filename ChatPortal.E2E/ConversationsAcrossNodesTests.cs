@@ -57,6 +57,47 @@ public sealed class ConversationsAcrossNodesTests(ClusterFixture fixture) : Clus
         Assert.Equal(200, (await NodeDatabase.GetAsync(b.Page, Fixture.B, $"api/conversations/{id}")).Status);
     }
 
+    [Fact]
+    public async Task AnAnswerWrittenAgainOnOneNodeIsAVersionOnTheOtherAndNeitherClearsUnderARunningAnswer()
+    {
+        var a = ChatOn(Fixture.A);
+        await a.OpenAsync();
+        var id = a.ConversationId;
+        await AskAndStopAsync(a, "Name three databases");
+        var first = await a.LastAnswerTaskIdAsync();
+        var b = new ChatPage(await NewTabAsync("user on node-b"), Fixture.B);
+        await b.OpenAsync(id);
+        await Expect(b.LastAnswer).ToHaveAttributeAsync("data-status", "cancelled");
+        await Expect(b.Page.GetByTestId("clear-button")).ToBeEnabledAsync();
+
+        // Written again on node-b: while it runs, node-a shows it streaming and neither page offers Clear (the rule is
+        // Core's, and the store refuses it anyway: the API says 409 with the same words).
+        await b.LastAnswer.HoverAsync();
+        await b.LastAnswer.GetByTestId("regenerate-button").ClickAsync();
+        await Expect(a.LastAnswer).ToHaveAttributeAsync("data-status", "streaming");
+        await Expect(a.Page.GetByTestId("clear-button")).ToBeDisabledAsync();
+        await Expect(b.Page.GetByTestId("clear-button")).ToBeDisabledAsync();
+        var refused = await a.Page.APIRequest.DeleteAsync($"{Fixture.A.Url}/api/conversations/{id}/messages");
+        Assert.Equal(409, refused.Status);
+        Assert.Contains("before clearing the history", await refused.TextAsync());
+
+        await a.WaitForWordsAsync(3);
+        await a.StopButton.ClickAsync(); // stopped from the node that did not start it
+        await Expect(b.LastAnswer).ToHaveAttributeAsync("data-status", "cancelled");
+        await Expect(a.LastAnswer).ToHaveAttributeAsync("data-status", "cancelled");
+        await Expect(ChatPage.BranchPosition(a.LastAnswer)).ToHaveTextAsync("2 / 2");
+        await Expect(ChatPage.BranchPosition(b.LastAnswer)).ToHaveTextAsync("2 / 2");
+        await Expect(a.Page.GetByTestId("clear-button")).ToBeEnabledAsync();
+
+        // The first version, switched to on node-a, is the one node-b shows after a reload.
+        await ChatPage.SwitchBranchAsync(a.LastAnswer, previous: true);
+        await Expect(a.LastAnswer).ToHaveAttributeAsync("data-message-id", first);
+        await b.Page.ReloadAsync();
+        await b.WaitUntilReadyAsync();
+        await Expect(b.LastAnswer).ToHaveAttributeAsync("data-message-id", first);
+        await Expect(ChatPage.BranchPosition(b.LastAnswer)).ToHaveTextAsync("1 / 2");
+    }
+
     private static async Task AskAndStopAsync(ChatPage chat, string question)
     {
         await chat.SendAsync(question);

@@ -11,8 +11,8 @@ namespace ChatPortal.E2E;
 /// </summary>
 public sealed class ModelsFixture : IBrowserFixture, IAsyncLifetime
 {
-    public const string NodeId = "node-models";
-    public const string QuotaNodeId = "node-quota";
+    public const string NodeId = "node-1";
+    public const string QuotaNodeId = "node-2";
     public const int TokensPerDay = 50;
 
     private ShowcaseModel? _model;

@@ -11,7 +11,10 @@ public sealed partial class ModelsTests(ModelsFixture fixture) : BrowserTest<Mod
     public async Task ThePickerChoosesTheConversationsModelAndEachAnswerSaysWhichModelWroteIt()
     {
         var chat = ChatOn(Fixture.Node);
+        await NodeDatabase.SeedHistoryAsync(Page, Fixture.Node); // the screenshots show a user's history beside the chat
         await chat.OpenAsync();
+        await chat.NewConversationButton.ClickAsync();
+        await Expect(chat.EmptyConversation).ToBeVisibleAsync();
         await Expect(chat.ModelPicker).ToHaveAttributeAsync("data-model-id", "simulated");
         await Expect(chat.ModelPicker).ToContainTextAsync("Simulated");
 
@@ -68,13 +71,17 @@ public sealed partial class ModelsTests(ModelsFixture fixture) : BrowserTest<Mod
     public async Task InstructionsAreEditedFromTheHeaderAndKeptWithTheConversation()
     {
         var chat = ChatOn(Fixture.Node);
+        await NodeDatabase.SeedHistoryAsync(Page, Fixture.Node);
         await chat.OpenAsync();
+        await chat.NewConversationButton.ClickAsync();
+        await Expect(chat.EmptyConversation).ToBeVisibleAsync();
         await Expect(chat.InstructionsButton).ToHaveAttributeAsync("data-custom", "false");
 
         await chat.InstructionsButton.ClickAsync();
         await Expect(chat.InstructionsDialog).ToBeVisibleAsync();
         await Expect(chat.InstructionsInput).ToHaveAttributeAsync("placeholder", new Regex("helpful assistant"));
         await chat.InstructionsInput.FillAsync("You are a ship's navigator. Answer in nautical terms, briefly.");
+        await Expect(chat.InstructionsDefault).ToBeEnabledAsync(); // the server has the text: the counter and "Use default" follow it
         Screenshots.Publish(await Screenshots.SaveAsync(Page, "instructions-dialog.png"), "instructions.png");
         await chat.InstructionsSave.ClickAsync();
 
@@ -108,6 +115,9 @@ public sealed partial class ModelsTests(ModelsFixture fixture) : BrowserTest<Mod
 
         // Nothing sticks out sideways.
         Assert.True(await Page.EvaluateAsync<bool>("() => document.documentElement.scrollWidth <= window.innerWidth"));
+        // What the answer took fits on one line under its buttons.
+        var usageLines = await chat.LastAnswerUsage.EvaluateAsync<double>("u => u.getBoundingClientRect().height / parseFloat(getComputedStyle(u).lineHeight)");
+        Assert.True(usageLines < 1.5, $"The usage line wraps onto {usageLines:0.0} lines at 390 px: " + await chat.LastAnswerUsage.EvaluateAsync<string>("u => [...u.children].map(c => c.textContent.trim() + ' ' + Math.round(c.getBoundingClientRect().width) + ' ' + getComputedStyle(c).display).join(' | ') + ' of ' + u.getBoundingClientRect().width"));
         await chat.ModelPicker.ClickAsync();
         await Expect(chat.ModelOptions.Last).ToBeVisibleAsync();
         Screenshots.Publish(await Screenshots.SaveAsync(Page, "model-picker-phone.png"), "model-picker-phone.png");
@@ -161,6 +171,14 @@ public sealed partial class ModelsTests(ModelsFixture fixture) : BrowserTest<Mod
 
         await admin.Page.SetViewportSizeAsync(390, 844);
         await Expect(admin.UsageTotalTokens).ToBeVisibleAsync();
+
+        // A table too wide for a phone scrolls inside its card and fades at its right edge; one that fits does not fade.
+        var fades = await admin.Page.EvaluateAsync<string[]>("""
+            () => [...document.querySelectorAll('.cp-admin-table .mud-table-container')]
+                .map(c => (c.scrollWidth > c.clientWidth ? 'wide ' : 'fits ') + getComputedStyle(c).getPropertyValue('--cp-fade-end').trim())
+            """);
+        Assert.Contains("wide 48px", fades);
+        Assert.All(fades, fade => Assert.True(fade is "wide 48px" or "fits 0px", string.Join(", ", fades)));
         Screenshots.Publish(await Screenshots.SaveAsync(admin.Page, "admin-usage-phone.png", growToContent: true), "usage-phone.png");
     }
 

@@ -25,6 +25,26 @@ public static class NodeDatabase
         return id;
     }
 
+    /// <summary>A history like a user's, for screenshots: a list of one looks like a demo.</summary>
+    public static readonly IReadOnlyList<(string Title, double DaysAgo)> TypicalHistory =
+    [
+        ("Explain Raft leader election", 12),
+        ("Regex for ISO 8601 dates", 9),
+        ("Flaky Playwright test on CI", 4),
+        ("Grafana alert for p99 latency", 1.2),
+        ("Rename the orders table safely", 0.05),
+    ];
+
+    /// <summary>Older conversations of the page's user, each last updated some days ago (under its date heading).</summary>
+    public static async Task SeedHistoryAsync(IPage page, NodeProcess node, IEnumerable<(string Title, double DaysAgo)>? history = null)
+    {
+        foreach (var (title, daysAgo) in history ?? TypicalHistory)
+        {
+            var id = await CreateConversationAsync(page, node, title);
+            await SetUpdatedAgoAsync(node, id, TimeSpan.FromDays(daysAgo));
+        }
+    }
+
     /// <summary>Makes a conversation look last updated <paramref name="ago"/> before now.</summary>
     public static async Task SetUpdatedAgoAsync(NodeProcess node, string conversationId, TimeSpan ago)
     {

@@ -27,6 +27,63 @@ public sealed class RichAnswerTests(ShowcaseFixture fixture) : BrowserTest<Showc
     }
 
     [Fact]
+    public async Task AWideTableOrCodeBlockFadesAtTheEdgeItScrollsTowardsUntilItsEnd()
+    {
+        await Page.SetViewportSizeAsync(390, 844);
+        var chat = ChatOn(Fixture.Node);
+        await chat.OpenAsync();
+        await chat.SendAsync("A table, please");
+        await Expect(chat.LastAnswer).ToHaveAttributeAsync("data-status", "completed");
+        var table = chat.LastAnswer.Locator(".cp-table");
+        Assert.True(await table.EvaluateAsync<bool>("t => t.scrollWidth > t.clientWidth"), "The table fits: nothing to hint at.");
+
+        await table.ScrollIntoViewIfNeededAsync();
+
+        // At the start: a fade at the right edge, none at the left.
+        Assert.Equal(("0px", "48px"), await FadesAsync(table));
+        await Screenshots.SaveAsync(Page, "table-fade-start-phone.png");
+
+        // Part-way: both edges; at the end: only the left one, the last column is whole.
+        await table.EvaluateAsync("t => t.scrollLeft = (t.scrollWidth - t.clientWidth) / 2");
+        await UntilAsync(table, ("24px", "48px"));
+        await table.EvaluateAsync("t => t.scrollLeft = t.scrollWidth");
+        await UntilAsync(table, ("24px", "0px"));
+        await Screenshots.SaveAsync(Page, "table-fade-end-phone.png");
+
+        // A code block with long lines says the same.
+        var code = chat.LastAnswerCodeBlocks.First.Locator("pre");
+        Assert.True(await code.EvaluateAsync<bool>("p => p.scrollWidth > p.clientWidth"), "The code fits: nothing to hint at.");
+        await UntilAsync(code, ("0px", "48px"));
+
+        // A table that fits its box has no fade at all (a small one, as the renderer writes it, beside the wide one).
+        await chat.LastAnswer.Locator(".cp-markdown").EvaluateAsync(
+            "m => m.insertAdjacentHTML('beforeend', '<div class=\"cp-table\" data-testid=\"small-table\"><table><tbody><tr><td>a</td><td>b</td></tr></tbody></table></div>')");
+        var small = chat.LastAnswer.GetByTestId("small-table");
+        Assert.False(await small.EvaluateAsync<bool>("t => t.scrollWidth > t.clientWidth"), "The small table scrolls.");
+        await UntilAsync(small, ("0px", "0px"));
+    }
+
+    /// <summary>Waits (up to 5 s) for the fades a scroll leads to: the scroll timeline updates on the next frame.</summary>
+    private static async Task UntilAsync(ILocator table, (string Start, string End) expected)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(5);
+        var fades = await FadesAsync(table);
+        while (fades != expected && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(50);
+            fades = await FadesAsync(table);
+        }
+
+        Assert.Equal(expected, fades);
+    }
+
+    private static async Task<(string Start, string End)> FadesAsync(ILocator table)
+    {
+        var fades = await table.EvaluateAsync<string[]>("t => { const s = getComputedStyle(t); return [s.getPropertyValue('--cp-fade-start').trim(), s.getPropertyValue('--cp-fade-end').trim()]; }");
+        return (fades[0], fades[1]);
+    }
+
+    [Fact]
     public async Task OnAPhoneTheConversationListIsADrawerAndNothingScrollsSideways()
     {
         await Page.SetViewportSizeAsync(390, 844);
@@ -77,12 +134,50 @@ public sealed class RichAnswerTests(ShowcaseFixture fixture) : BrowserTest<Showc
     }
 
     [Fact]
+    public async Task OnAPhoneTheComposerStaysUsableAroundTheDrawerAndTheOnScreenKeyboard()
+    {
+        await Page.SetViewportSizeAsync(390, 844);
+        var chat = ChatOn(Fixture.Node);
+        await chat.OpenAsync();
+
+        // The drawer opened and closed with a tap beside it: the composer is back in reach and keeps what was typed.
+        await chat.ComposerInput.FillAsync("Draft kept while the list is open");
+        await chat.SidebarToggle.ClickAsync();
+        await Expect(chat.NewConversationButton).ToBeVisibleAsync();
+        await Page.Mouse.ClickAsync(370, 400); // the scrim beside the drawer
+        await Expect(chat.SidebarToggle).ToHaveAttributeAsync("aria-expanded", "false");
+        await Expect(chat.NewConversationButton).Not.ToBeVisibleAsync();
+        await Expect(chat.ComposerInput).ToHaveValueAsync("Draft kept while the list is open");
+
+        // The on-screen keyboard takes the lower half of the screen: the composer and Send stay above it, whole.
+        await Page.SetViewportSizeAsync(390, 420);
+        await chat.ComposerInput.ClickAsync();
+        await Expect(chat.ComposerInput).ToBeInViewportAsync(new() { Ratio = 1 });
+        await Expect(chat.SendButton).ToBeInViewportAsync(new() { Ratio = 1 });
+        await Expect(chat.SidebarToggle).ToBeInViewportAsync(new() { Ratio = 1 });
+        Assert.True(await Page.EvaluateAsync<int>(PageWiderThanTheWindow) <= 0, "The page scrolls sideways with the keyboard open.");
+
+        await chat.ComposerInput.FillAsync("A table and some code, please");
+        await chat.SendButton.ClickAsync();
+        await Expect(chat.UserMessages.Last).ToContainTextAsync("A table and some code, please");
+        await Expect(chat.LastAnswer).ToHaveAttributeAsync("data-status", "completed", new() { Timeout = 30_000 });
+        await Expect(chat.ComposerInput).ToBeInViewportAsync(new() { Ratio = 1 });
+        await Expect(chat.ComposerInput).ToBeEnabledAsync();
+    }
+
+    [Fact]
     public async Task ScreenshotsOfARichAnswerOnADesktopAndAPhoneInLightAndDark()
     {
         var chat = ChatOn(Fixture.Node);
+
+        // A history like a user's (a list of one looks like a demo): older conversations under their date headings.
+        await NodeDatabase.SeedHistoryAsync(Page, Fixture.Node);
+
         await chat.OpenAsync();
+        await chat.NewConversationButton.ClickAsync();
         await Expect(chat.EmptyConversation).ToBeVisibleAsync();
-        await Screenshots.SaveAsync(Page, "chat-empty-light.png");
+        await Expect(Page.GetByTestId("suggestion")).ToHaveCountAsync(4);
+        Screenshots.Publish(await Screenshots.SaveAsync(Page, "chat-empty-light.png"), "chat-empty.png");
         await chat.SendAsync("How do I stop an answer from another node?");
         await Expect(chat.LastAnswer).ToHaveAttributeAsync("data-status", "completed");
         await Expect(chat.LastAnswerCodeBlocks).ToHaveCountAsync(3);

@@ -13,16 +13,34 @@ public sealed class ScreenshotTests(SingleNodeFixture fixture) : BrowserTest<Sin
     {
         var chat = ChatOn(Fixture.FastNode);
         var body = Page.Locator("body");
+
+        // A user's history beside the chat, not a list of one.
+        (string Title, double DaysAgo)[] history =
+        [
+            ("Explain Raft leader election", 20),
+            ("Rust vs Go for a CLI tool", 5),
+            ("Grafana alert for p99 latency", 1.1),
+            ("Rename the orders table safely", 0.05),
+        ];
+        foreach (var (title, daysAgo) in history)
+        {
+            var id = await NodeDatabase.CreateConversationAsync(Page, Fixture.FastNode, title);
+            await NodeDatabase.SetUpdatedAgoAsync(Fixture.FastNode, id, TimeSpan.FromDays(daysAgo));
+        }
+
         await chat.OpenAsync();
+        await chat.NewConversationButton.ClickAsync();
+        await Expect(chat.EmptyConversation).ToBeVisibleAsync();
         await Expect(body).ToHaveCSSAsync("background-color", LightBackground);
 
         await chat.SendAsync("How do I stop a running answer on another node?");
         await Expect(chat.LastAnswer).ToHaveAttributeAsync("data-status", "completed");
 
+        // Stopped as soon as a few words are there: on a loaded machine a full-page picture taken first could outlast the
+        // fast node's whole answer (about 2.5 s). The streaming screen is pictured on the slow node below.
         await chat.SendAsync("What should the dashboard show?");
         await chat.WaitForWordsAsync(8);
         await Expect(chat.LastAnswer).ToHaveAttributeAsync("data-status", "streaming");
-        await Screenshots.SaveAsync(Page, "chat-streaming.png");
         await chat.StopButton.ClickAsync();
         await Expect(chat.LastAnswer).ToHaveAttributeAsync("data-status", "cancelled");
         await Expect(chat.StoppedMark).ToBeVisibleAsync();
@@ -40,6 +58,19 @@ public sealed class ScreenshotTests(SingleNodeFixture fixture) : BrowserTest<Sin
         await Expect(chat.AssistantMessages).ToHaveCountAsync(2);
         await Expect(chat.LastAnswer).ToHaveAttributeAsync("data-status", "cancelled");
         await Screenshots.SaveAsync(Page, "chat-dark.png");
+    }
+
+    [Fact]
+    public async Task ScreenshotOfAnAnswerStreaming()
+    {
+        var chat = ChatOn(Fixture.Node);
+        await chat.OpenAsync();
+        await chat.SendAsync("What should the dashboard show?");
+        await chat.WaitForWordsAsync(8);
+        await Expect(chat.LastAnswer).ToHaveAttributeAsync("data-status", "streaming");
+        await Screenshots.SaveAsync(Page, "chat-streaming.png");
+        await chat.StopButton.ClickAsync();
+        await Expect(chat.LastAnswer).ToHaveAttributeAsync("data-status", "cancelled");
     }
 
     /// <summary>

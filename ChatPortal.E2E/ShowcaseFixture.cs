@@ -5,7 +5,7 @@ namespace ChatPortal.E2E;
 /// <summary>One node that answers through <see cref="ShowcaseModel"/> (tables, highlighted code), and one Chromium.</summary>
 public sealed class ShowcaseFixture : IBrowserFixture, IAsyncLifetime
 {
-    public const string NodeId = "node-showcase";
+    public const string NodeId = "node-1";
 
     private ShowcaseModel? _model;
     private NodeProcess? _node;

@@ -9,8 +9,8 @@ namespace ChatPortal.E2E;
 /// </summary>
 public sealed class SingleNodeFixture : IBrowserFixture, IAsyncLifetime
 {
-    public const string NodeId = "node-e2e";
-    public const string FastNodeId = "node-e2e-fast";
+    public const string NodeId = "node-1";
+    public const string FastNodeId = "node-2";
 
     private NodeProcess? _node;
     private NodeProcess? _fastNode;

@@ -375,7 +375,8 @@ public sealed class DatabaseConversationStore(
     {
         var now = Now();
         var question = new ChatMessage(Ids.NewMessageId(), ChatRole.User, start.Question!, MessageStatus.Completed, Utc(now));
-        var found = await PostgresStart.RunAsync(db, start, question.Id, Conversation.TitleFrom(start.Question!), now, cancellationToken).ConfigureAwait(false);
+        var cached = cache.Find(start.ConversationId);
+        var found = await PostgresStart.RunAsync(db, start, question.Id, Conversation.TitleFrom(start.Question!), now, cached?.Version ?? 0, cancellationToken).ConfigureAwait(false);
         statements?.CountBatch(PostgresStart.Statements);
         if (!found.UserFound)
         {
@@ -406,10 +407,25 @@ public sealed class DatabaseConversationStore(
                 : new AnswerStartResult(AnswerStartOutcome.MessageNotFound);
         }
 
-        // The claim holds the conversation: nothing else writes its history until the answer ends, so the history
-        // is read after the commit (from the cache when this node wrote the last of it).
+        // The history: the cached messages topped up with the newer ones the batch read (the question among them). A
+        // cache from before a clear (another epoch) or ahead of the database is not used: then the whole history is
+        // read (the claim holds the conversation, so nothing writes it meanwhile).
         question = question with { ParentId = found.ParentId };
-        var history = await HistoryAsync(db, start.ConversationId, found.Epoch, found.Version - 1, cancellationToken).ConfigureAwait(false);
+        IReadOnlyList<ChatMessage> history;
+        if (cached is not null && cached.Epoch == found.Epoch && cached.Version < found.Version)
+        {
+            history = [.. cached.Messages, .. found.Newer.Where(m => m.Id != question.Id)];
+        }
+        else if (cached is null)
+        {
+            history = [.. found.Newer.Where(m => m.Id != question.Id)];
+        }
+        else
+        {
+            cache.Remove(start.ConversationId);
+            history = await HistoryAsync(db, start.ConversationId, found.Epoch, found.Version - 1, cancellationToken).ConfigureAwait(false);
+        }
+
         var tree = new ConversationTree([.. history, question]);
         cache.Set(start.ConversationId, new CachedHistory(found.Epoch, found.Version, tree.All));
         return new AnswerStartResult(AnswerStartOutcome.Claimed, found.Fence, tree.PathTo(question.Id), question.Id,

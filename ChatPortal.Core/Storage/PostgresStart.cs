@@ -18,7 +18,7 @@ namespace ChatPortal.Core.Storage;
 internal static class PostgresStart
 {
     /// <summary>The statements of the batch (BEGIN and COMMIT aside), for the statement counter.</summary>
-    public const int Statements = 3;
+    public const int Statements = 4;
 
     private const string LockUser = "UPDATE users SET last_active_at = @now WHERE id = @user";
 
@@ -61,11 +61,26 @@ internal static class PostgresStart
     // A second statement: one statement may not update the row it claimed twice.
     private const string MoveLeaf = "UPDATE conversations SET leaf_id = @question_id WHERE id = @conversation AND active_task_id = @task";
 
-    /// <summary>What the batch found: <see cref="Claimed"/>, or why not (the caller looks closer when not).</summary>
-    public sealed record Outcome(bool UserFound, bool Claimed, long Version, long Epoch, long Fence, string? Instructions, string? ModelId,
-        string? ParentId, long UsedToday, long Running);
+    // The history the prompt is built from, newer than what this node holds in its cache (all of it on a miss), read
+    // under the claim in the same round trip; nothing when the claim failed.
+    private const string History = """
+        SELECT m.id, m.role, m.content, m.status, m.created_at, m.error, m.tokens, m.node, m.parent_id, m.model_id,
+               m.input_tokens, m.output_tokens, m.usage_estimated, m.first_token_ms, m.tokens_per_second
+        FROM messages m
+        WHERE m.conversation_id = @conversation AND m.seq > @from
+          AND EXISTS (SELECT 1 FROM conversations c WHERE c.id = @conversation AND c.active_task_id = @task)
+        ORDER BY m.seq
+        """;
 
-    public static async Task<Outcome> RunAsync(ChatPortalDbContext db, AnswerStart start, string questionId, string title, DateTime now, CancellationToken cancellationToken)
+    /// <summary>
+    /// What the batch found: <see cref="Claimed"/>, or why not (the caller looks closer when not). <see cref="Newer"/>:
+    /// the conversation's messages after version <c>from</c> (the question included), in order.
+    /// </summary>
+    public sealed record Outcome(bool UserFound, bool Claimed, long Version, long Epoch, long Fence, string? Instructions, string? ModelId,
+        string? ParentId, long UsedToday, long Running, IReadOnlyList<ChatMessage> Newer);
+
+    /// <param name="from">The version this node's cache holds the conversation at (0: nothing cached): only newer messages are read.</param>
+    public static async Task<Outcome> RunAsync(ChatPortalDbContext db, AnswerStart start, string questionId, string title, DateTime now, long from, CancellationToken cancellationToken)
     {
         var connection = (NpgsqlConnection)db.Database.GetDbConnection();
         await db.Database.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
@@ -94,16 +109,31 @@ internal static class PostgresStart
                 new NpgsqlParameter("question_id", NpgsqlDbType.Varchar) { Value = questionId },
                 new NpgsqlParameter("conversation", NpgsqlDbType.Varchar) { Value = start.ConversationId },
                 new NpgsqlParameter("task", NpgsqlDbType.Varchar) { Value = start.TaskId }));
+            batch.BatchCommands.Add(Command(History,
+                new NpgsqlParameter("conversation", NpgsqlDbType.Varchar) { Value = start.ConversationId },
+                new NpgsqlParameter("task", NpgsqlDbType.Varchar) { Value = start.TaskId },
+                new NpgsqlParameter("from", NpgsqlDbType.Bigint) { Value = from }));
             batch.BatchCommands.Add(new NpgsqlBatchCommand("COMMIT"));
 
             Outcome? outcome = null;
+            var newer = new List<ChatMessage>();
             await using (var reader = await batch.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
             {
-                // The claim is the only statement that returns rows.
+                // Two statements return rows: the claim (one row), then the history.
                 do
                 {
                     if (reader.FieldCount == 0)
                     {
+                        continue;
+                    }
+
+                    if (outcome is not null)
+                    {
+                        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+                        {
+                            newer.Add(ReadMessage(reader));
+                        }
+
                         continue;
                     }
 
@@ -119,7 +149,8 @@ internal static class PostgresStart
                         ModelId: claimed && !reader.IsDBNull(4) ? reader.GetString(4) : null,
                         ParentId: claimed && !reader.IsDBNull(5) ? reader.GetString(5) : null,
                         UsedToday: reader.GetInt64(7),
-                        Running: reader.GetInt64(8));
+                        Running: reader.GetInt64(8),
+                        Newer: newer);
                 }
                 while (await reader.NextResultAsync(cancellationToken).ConfigureAwait(false));
             }
@@ -141,6 +172,32 @@ internal static class PostgresStart
         {
             await db.Database.CloseConnectionAsync().ConfigureAwait(false);
         }
+    }
+
+    private static ChatMessage ReadMessage(NpgsqlDataReader r)
+    {
+        string? Text(int i) => r.IsDBNull(i) ? null : r.GetString(i);
+        int? Number(int i) => r.IsDBNull(i) ? null : r.GetInt32(i);
+        var record = new MessageRecord
+        {
+            Id = r.GetString(0),
+            ConversationId = "",
+            Role = Enum.Parse<ChatRole>(r.GetString(1)),
+            Content = r.GetString(2),
+            Status = Enum.Parse<MessageStatus>(r.GetString(3)),
+            CreatedAt = r.GetDateTime(4),
+            Error = Text(5),
+            Tokens = r.GetInt32(6),
+            Node = Text(7),
+            ParentId = Text(8),
+            ModelId = Text(9),
+            InputTokens = Number(10),
+            OutputTokens = Number(11),
+            UsageEstimated = r.GetBoolean(12),
+            FirstTokenMs = Number(13),
+            TokensPerSecond = r.IsDBNull(14) ? null : r.GetDouble(14),
+        };
+        return DatabaseConversationStore.ToMessage(record);
     }
 
     private static NpgsqlBatchCommand Command(string sql, params NpgsqlParameter[] parameters)

@@ -65,11 +65,11 @@ public sealed class BenchmarkSmokeTests(ITestOutputHelper output)
         Assert.NotNull(push.PostgresCommitsPerAnswer);
         Assert.Null(single.PostgresCommitsPerAnswer);
 
-        // Polling checks its flag every 10 chunks (0.1 per chunk); push sends nothing per chunk.
-        Assert.NotNull(push.CommandsPerChunk);
-        Assert.NotNull(polling.CommandsPerChunk);
-        Assert.True(push.CommandsPerChunk < 0.05, $"push: {push.CommandsPerChunk} Redis commands per chunk");
-        Assert.True(polling.CommandsPerChunk > 0.05, $"polling: {polling.CommandsPerChunk} Redis commands per chunk");
+        // Polling checks its flag every 10 chunks (0.1 per chunk); push sends nothing per chunk. Per chunk is read in the
+        // steady window as above: judged where there is one, and one of the two modes must have one.
+        Assert.True(push.CommandsPerChunk is null || push.CommandsPerChunk < 0.05, $"push: {push.CommandsPerChunk} Redis commands per chunk");
+        Assert.True(polling.CommandsPerChunk is null || polling.CommandsPerChunk > 0.05, $"polling: {polling.CommandsPerChunk} Redis commands per chunk");
+        Assert.True(push.CommandsPerChunk is not null || polling.CommandsPerChunk is not null, "neither cluster mode had a steady window");
         Assert.True(polling.CommandsPerAnswer > push.CommandsPerAnswer, "polling should cost more Redis commands per answer than push");
 
         Assert.True(push.CpuMsPerAnswer > 0 && push.PeakRssMiB > 0, "node CPU and memory come from /proc");

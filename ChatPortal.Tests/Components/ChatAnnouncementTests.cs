@@ -12,6 +12,6 @@ public sealed class ChatAnnouncementTests
     [InlineData(MessageStatus.Streaming, "Answer failed")] // stored as still streaming after its stream ended: it did not complete
     public void TheLiveRegionSaysHowTheAnswerEnded(MessageStatus status, string expected)
     {
-        Assert.Equal(expected, Chat.Announcement(status));
+        Assert.Equal(expected, ChatSession.Announce(status));
     }
 }

@@ -66,6 +66,36 @@ public sealed class ChatMessageItemTests : ComponentTest
         Assert.Contains("Half an answer", cut.Find(".cp-markdown").TextContent);
     }
 
+    [Theory]
+    [InlineData(MessageStatus.Cancelled)]
+    [InlineData(MessageStatus.Failed)]
+    public void AnAnswerCutInTheMiddleOfBoldShowsNoStars(MessageStatus status)
+    {
+        var message = Assistant("Here is what matters most:\n\n- **Make", status);
+
+        var cut = RenderMessage(message);
+
+        Assert.Equal("Make", cut.Find(".cp-markdown li strong").TextContent);
+        Assert.DoesNotContain("*", cut.Find(".cp-markdown").TextContent);
+        Assert.Equal("Here is what matters most:\n\n- **Make", message.Content); // only the rendering changes
+    }
+
+    [Fact]
+    public void AStoppedAnswerLooksAsItDidWhileItStreamed()
+    {
+        const string text = "Intro.\n\nSee [the docs](https://example.com/do";
+        var streaming = new ChatPortal.Rendering.IncrementalMarkdown(Services.GetRequiredService<ChatPortal.Rendering.MarkdownRenderer>(), partial: true);
+
+        var live = Render<ChatMessageItem>(p => p
+            .Add(c => c.Message, Assistant(text, MessageStatus.Streaming))
+            .Add(c => c.Rendered, streaming.Update(text)));
+        var stopped = RenderMessage(Assistant(text, MessageStatus.Cancelled));
+
+        Assert.Equal(live.Find(".cp-markdown").InnerHtml, stopped.Find(".cp-markdown").InnerHtml);
+        Assert.Contains("See the docs", stopped.Find(".cp-markdown").TextContent);
+        Assert.Empty(stopped.FindAll(".cp-markdown a"));
+    }
+
     [Fact]
     public void ACompletedAnswerHasNoMark()
     {

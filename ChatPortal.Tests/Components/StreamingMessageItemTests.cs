@@ -28,6 +28,19 @@ public sealed class StreamingMessageItemTests : ComponentTest
     }
 
     [Fact]
+    public void BoldStillBeingWrittenShowsAsBoldNotAsStars()
+    {
+        var answer = new StreamingAnswer("task-1", DateTimeOffset.UtcNow);
+        var cut = Render<StreamingMessageItem>(p => p.Add(c => c.Answer, answer));
+
+        answer.Append("Rule one: **Make every");
+
+        cut.WaitForAssertion(() => Assert.Equal("Make every", cut.Find(".cp-markdown strong").TextContent), Patience);
+        Assert.DoesNotContain("*", cut.Find(".cp-markdown").TextContent);
+        Assert.Equal("Rule one: **Make every", answer.Text);
+    }
+
+    [Fact]
     public void ChunksAfterAQuietSpellStillAppear()
     {
         var answer = new StreamingAnswer("task-1", DateTimeOffset.UtcNow);

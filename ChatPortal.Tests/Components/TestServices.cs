@@ -20,6 +20,7 @@ public static class TestServices
             options.SnackbarConfiguration.HideTransitionDuration = 0;
         });
         context.Services.AddSingleton<MarkdownRenderer>();
+        context.Services.AddScoped<ChatPortal.Components.Pages.Chat.ChatNotices>();
         context.Services.AddSingleton(TimeProvider.System);
         context.Services.AddSingleton(Microsoft.Extensions.Options.Options.Create(new ChatPortal.Core.Configuration.ChatPortalOptions()));
         return context;

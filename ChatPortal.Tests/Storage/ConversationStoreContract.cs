@@ -384,6 +384,35 @@ public abstract partial class ConversationStoreContract(StoreDatabase database) 
     }
 
     [Fact]
+    public async Task AStartSendsTheWholeHistoryWhateverTheNodesCacheHolds()
+    {
+        var user = NewUser();
+        var conversationId = (await Store.CreateAsync(user)).Id;
+        await AnswerAsync(conversationId, user, "Q1", "A1");
+
+        // Node b caches the conversation as it is now; node a goes on; node c has never seen it.
+        var behind = await OpenNodeAsync("node-b");
+        Assert.Equal(2, (await behind.Store.FindAsync(conversationId))!.Messages.Count);
+        await AnswerAsync(conversationId, user, "Q2", "A2");
+
+        var (start, claimed) = await ClaimAsync(conversationId, user, "Q3", node: behind);
+        Assert.Equal(["Q1", "A1", "Q2", "A2", "Q3"], claimed.History!.Select(m => m.Content));
+        Assert.Equal(claimed.History![3].Id, claimed.History[4].ParentId);
+        Assert.Equal(AnswerCommitOutcome.Committed, await behind.Store.CommitAnswerAsync(Answer(start, claimed, "A3")));
+
+        var fresh = await OpenNodeAsync("node-c");
+        var (next, nextClaimed) = await ClaimAsync(conversationId, user, "Q4", node: fresh);
+        Assert.Equal(["Q1", "A1", "Q2", "A2", "Q3", "A3", "Q4"], nextClaimed.History!.Select(m => m.Content));
+        Assert.Equal(AnswerCommitOutcome.Committed, await fresh.Store.CommitAnswerAsync(Answer(next, nextClaimed, "A4")));
+
+        // And node a, whose cache is two answers behind now, sends all of it too.
+        var (last, lastClaimed) = await ClaimAsync(conversationId, user, "Q5");
+        Assert.Equal(["Q1", "A1", "Q2", "A2", "Q3", "A3", "Q4", "A4", "Q5"], lastClaimed.History!.Select(m => m.Content));
+        Assert.Equal(AnswerCommitOutcome.Committed, await Store.CommitAnswerAsync(Answer(last, lastClaimed, "A5")));
+        Assert.Equal(10, (await MessagesAsync(user, conversationId)).Count);
+    }
+
+    [Fact]
     public async Task ThePerAnswerCostStaysFlatAsTheConversationGrows()
     {
         var user = NewUser();

@@ -155,7 +155,7 @@ public static class ConversationEndpoints
         {
             HistoryChange.Done => TypedResults.NoContent(),
             HistoryChange.AnswerRunning => TypedResults.Problem(
-                detail: "An answer is being generated in this conversation; stop it or wait for it before clearing the history.",
+                detail: RunningAnswerRule.Refusal(HistoryEdit.Clear),
                 statusCode: StatusCodes.Status409Conflict,
                 title: "Generation running"),
             _ => ApiUser.NotFound("The conversation"),
@@ -200,7 +200,7 @@ public static class ConversationEndpoints
         {
             HistoryChange.Done => TypedResults.NoContent(),
             HistoryChange.AnswerRunning => TypedResults.Problem(
-                detail: "The answer being generated in this conversation did not stop in time; try again in a moment.",
+                detail: RunningAnswerRule.Refusal(HistoryEdit.Delete),
                 statusCode: StatusCodes.Status409Conflict,
                 title: "Generation running"),
             _ => ApiUser.NotFound("The conversation"),
@@ -279,7 +279,7 @@ public static class ConversationEndpoints
         {
             HistoryChange.Done => await GetAsync(id, context, store, engine),
             HistoryChange.AnswerRunning => TypedResults.Problem(
-                detail: "An answer is being generated in this conversation; its branch stays on screen until it ends.",
+                detail: RunningAnswerRule.Refusal(HistoryEdit.SwitchBranch),
                 statusCode: StatusCodes.Status409Conflict,
                 title: "Generation running"),
             _ => ApiUser.NotFound("The conversation or the message"),

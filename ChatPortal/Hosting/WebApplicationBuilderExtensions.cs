@@ -1,3 +1,4 @@
+using ChatPortal.Components.Pages.Chat;
 using System.Threading.RateLimiting;
 using ChatPortal.Core;
 using ChatPortal.Core.Configuration;
@@ -38,6 +39,8 @@ public static class WebApplicationBuilderExtensions
         services.AddRazorComponents().AddInteractiveServerComponents();
         services.AddMudServices();
         services.AddSingleton<MarkdownRenderer>();
+        services.AddScoped<ChatNotices>();
+        services.AddTransient<ChatSession>();
         services.AddProblemDetails();
         services.AddExceptionHandler<StoreFailureHandler>();
 

@@ -18,8 +18,11 @@ public sealed class RenderedMarkdown(IReadOnlyList<MarkupString> blocks)
 /// blocks are rendered once and kept; each update parses only the trailing open block. Concatenated, the blocks
 /// are exactly <see cref="MarkdownRenderer.ToHtml"/> of the whole text. Reference-style link definitions can
 /// reach back to earlier blocks, so text that has one is rendered whole.
+/// A <paramref name="partial"/> text (streaming, or stopped or failed where it was cut) is rendered with what its end
+/// left open closed (<see cref="OpenInlines"/>), so "**Make" shows as bold, not as stars; only the last, open block
+/// can be affected, and the text itself stays as it is.
 /// </summary>
-public sealed partial class IncrementalMarkdown(MarkdownRenderer renderer)
+public sealed partial class IncrementalMarkdown(MarkdownRenderer renderer, bool partial = false)
 {
     private readonly List<MarkupString> _blocks = [];
     private string _text = "";
@@ -58,7 +61,7 @@ public sealed partial class IncrementalMarkdown(MarkdownRenderer renderer)
             _committed = 0;
         }
 
-        var tail = _committed < text.Length ? Parse(text[_committed..]) : "";
+        var tail = _committed < text.Length ? Parse(partial ? OpenInlines.Close(text[_committed..]) : text[_committed..]) : "";
         var blocks = new MarkupString[_blocks.Count + (tail.Length > 0 ? 1 : 0)];
         _blocks.CopyTo(blocks);
         if (tail.Length > 0)

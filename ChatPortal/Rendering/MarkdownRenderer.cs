@@ -30,7 +30,8 @@ public sealed class MarkdownRenderer
     public MarkupString ToMarkup(string markdown) => new(ToHtml(markdown));
 
     /// <summary>A whole message as blocks: the same HTML as <see cref="ToHtml"/>, in the shape a streamed one has.</summary>
-    public RenderedMarkdown RenderBlocks(string markdown) => new IncrementalMarkdown(this).Update(markdown ?? "");
+    /// <param name="partial">The text was cut (streaming, stopped, failed): what its end left open is shown closed.</param>
+    public RenderedMarkdown RenderBlocks(string markdown, bool partial = false) => new IncrementalMarkdown(this, partial).Update(markdown ?? "");
 
     public string ToHtml(string markdown)
     {
