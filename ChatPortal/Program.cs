@@ -2,11 +2,13 @@ using ChatPortal.Accounts;
 using ChatPortal.Api;
 using ChatPortal.Components;
 using ChatPortal.Hosting;
+using ChatPortal.Identity;
 
 var builder = WebApplication.CreateBuilder(args);
 
 builder.AddChatPortalCore();
 builder.AddChatPortalWeb();
+builder.AddChatPortalExternalSignIn();
 builder.AddChatPortalTelemetry();
 
 var app = builder.Build();
@@ -19,6 +21,7 @@ app.MapModelEndpoints();
 app.MapTaskEndpoints();
 app.MapAdminEndpoints();
 app.MapAccountEndpoints();
+app.MapExternalSignIn();
 app.MapStaticAssets();
 app.MapRazorComponents<App>()
     .AddInteractiveServerRenderMode();

@@ -30,8 +30,8 @@ public static class DatabaseServiceCollectionExtensions
         services.TryAddSingleton<DatabaseConversationStore>();
         services.TryAddSingleton<IConversationStore>(sp => sp.GetRequiredService<DatabaseConversationStore>());
         services.TryAddSingleton<Usage.IUsageReports, DatabaseUsageReports>();
+        services.TryAddSingleton<IConversationHandover, DatabaseConversationHandover>();
         services.TryAddSingleton<InstanceLeases>();
-        services.TryAddSingleton<AnonymousHandover>();
         services.TryAddSingleton<DatabaseInitializer>();
         services.AddHostedService<DeletedConversationPurge>();
         return services;

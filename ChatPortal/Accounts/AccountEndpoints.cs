@@ -12,7 +12,7 @@ namespace ChatPortal.Accounts;
 /// <summary>
 /// The account forms post here (antiforgery-checked, refused cross-site like every unsafe request): sign in, sign up,
 /// sign out, change the password, and set a new one with an admin's reset link. An anonymous user who signs up keeps
-/// their user id; one who signs in hands their conversations to the account (<see cref="AnonymousHandover"/>).
+/// their user id; one who signs in hands their conversations to the account (<see cref="AccountSignInManager.SignInTakingOverAsync"/>).
 /// A form that cannot be accepted sends the browser back to its page with an <c>error</c> code; nothing is stored.
 /// </summary>
 public static class AccountEndpoints
@@ -29,7 +29,7 @@ public static class AccountEndpoints
     }
 
     private static async Task<IResult> LoginAsync(
-        HttpContext context, SignInManager<UserRecord> signIn, AnonymousHandover handover, SignInThrottle throttle, ILogger<AccountSignInManager> logger,
+        HttpContext context, AccountSignInManager signIn, SignInThrottle throttle, ILogger<AccountSignInManager> logger,
         [FromForm] string? username, [FromForm] string? password, [FromForm] string? returnUrl)
     {
         const string via = "sign-in form";
@@ -58,13 +58,13 @@ public static class AccountEndpoints
         }
 
         await throttle.SucceededAsync(username!, check);
-        await SignInAccountAsync(context, signIn, handover, user, logger);
+        await signIn.SignInTakingOverAsync(user);
         var admin = await signIn.UserManager.IsInRoleAsync(user, UserIdentity.AdminRole);
         return TypedResults.LocalRedirect(IsLocal(returnUrl) ? returnUrl! : admin ? "/admin" : "/");
     }
 
     private static async Task<IResult> RegisterAsync(
-        HttpContext context, SignInManager<UserRecord> signIn, AnonymousHandover handover, ILogger<AccountSignInManager> logger,
+        HttpContext context, SignInManager<UserRecord> signIn, ChatPortalDbContext db, ILogger<AccountSignInManager> logger,
         [FromForm] string? username, [FromForm] string? password, [FromForm] string? confirm, [FromForm] string? returnUrl)
     {
         var target = IsLocal(returnUrl) ? returnUrl! : "/";
@@ -88,7 +88,8 @@ public static class AccountEndpoints
         UserRecord user;
         if (anonymousId is not null)
         {
-            await handover.EnsureUserRowAsync(anonymousId, context.RequestAborted);
+            var now = DateTime.UtcNow; // an anonymous user gets a row with their first conversation: make sure of it
+            await db.Database.ExecuteSqlAsync($"INSERT INTO users (id, created_at, last_active_at) VALUES ({anonymousId}, {now}, {now}) ON CONFLICT (id) DO NOTHING", context.RequestAborted);
             user = await users.FindByIdAsync(anonymousId) ?? throw new InvalidOperationException("The user's row was just made sure of.");
             if (user.UserName is not null)
             {
@@ -205,28 +206,6 @@ public static class AccountEndpoints
         await users.ResetAccessFailedCountAsync(account);
         AccountLog.PasswordReset(logger, account.UserName);
         return TypedResults.LocalRedirect($"/login?reset=1&username={Uri.EscapeDataString(account.UserName)}");
-    }
-
-    /// <summary>Signs an account in on this browser (password or passkey): its anonymous conversations come along.</summary>
-    internal static async Task SignInAccountAsync(HttpContext context, SignInManager<UserRecord> signIn, AnonymousHandover handover, UserRecord user, ILogger logger)
-    {
-        await TakeOverAnonymousAsync(context, handover, user, logger);
-        await signIn.SignInAsync(user, isPersistent: true);
-    }
-
-    /// <summary>The anonymous identity signing in hands its conversations to the account (before the cookie changes).</summary>
-    private static async Task TakeOverAnonymousAsync(HttpContext context, AnonymousHandover handover, UserRecord account, ILogger logger)
-    {
-        if (context.User.IsAccount() || context.User.GetUserId() is not { } anonymousId || anonymousId == account.Id)
-        {
-            return;
-        }
-
-        var moved = await handover.MoveAsync(anonymousId, account.Id, context.RequestAborted);
-        if (moved > 0)
-        {
-            AccountLog.ConversationsMoved(logger, moved, anonymousId, account.UserName!);
-        }
     }
 
     private sealed class SignInRefusal(LimitDecision decision) : IResult

@@ -1,4 +1,5 @@
 using ChatPortal.Admin;
+using ChatPortal.Core.Conversations;
 using ChatPortal.Core.Storage;
 using ChatPortal.Identity;
 using Microsoft.AspNetCore.Authentication;
@@ -36,12 +37,15 @@ public static class AccountServiceCollectionExtensions
                 options.Events.OnRedirectToAccessDenied = context => ApiAwareRedirect(context, StatusCodes.Status403Forbidden);
                 options.Events.OnValidatePrincipal = SessionValidation.ValidateAsync;
             })
-            // Identity signs these out with every rejected session; external sign-in (OpenID Connect) will use the
-            // external one to carry the provider's answer to the account page.
+            // Identity signs these out with every rejected session; external sign-in (OpenID Connect) keeps the
+            // provider's answer in the external one between the provider's callback and the account's sign-in.
             .AddCookie(IdentityConstants.ExternalScheme, options =>
             {
-                options.Cookie.Name = "chatportal_external";
-                options.ExpireTimeSpan = TimeSpan.FromMinutes(10);
+                options.Cookie.Name = ExternalSignIn.CookieName;
+                options.Cookie.HttpOnly = true;
+                options.Cookie.SameSite = SameSiteMode.Lax;
+                options.Cookie.SecurePolicy = CookieSecurePolicy.SameAsRequest;
+                options.ExpireTimeSpan = TimeSpan.FromMinutes(5);
             })
             .AddCookie(IdentityConstants.TwoFactorUserIdScheme, options =>
             {
@@ -107,9 +111,15 @@ public static class AccountServiceCollectionExtensions
     }
 }
 
-/// <summary>Identity's sign-in on the one identity cookie scheme (<see cref="UserIdentity.Scheme"/>).</summary>
+/// <summary>
+/// Identity's sign-in on the one identity cookie scheme (<see cref="UserIdentity.Scheme"/>). Every way into an account
+/// (password, outside provider) signs in through <see cref="SignInTakingOverAsync"/>, so the anonymous user of the
+/// browser hands its conversations over the same way whichever it is.
+/// </summary>
 public sealed class AccountSignInManager : SignInManager<UserRecord>
 {
+    private readonly IConversationHandover _handover;
+
     public AccountSignInManager(
         UserManager<UserRecord> userManager,
         IHttpContextAccessor contextAccessor,
@@ -117,7 +127,33 @@ public sealed class AccountSignInManager : SignInManager<UserRecord>
         IOptions<IdentityOptions> optionsAccessor,
         ILogger<SignInManager<UserRecord>> logger,
         IAuthenticationSchemeProvider schemes,
-        IUserConfirmation<UserRecord> confirmation)
-        : base(userManager, contextAccessor, claimsFactory, optionsAccessor, logger, schemes, confirmation) =>
+        IUserConfirmation<UserRecord> confirmation,
+        IConversationHandover handover)
+        : base(userManager, contextAccessor, claimsFactory, optionsAccessor, logger, schemes, confirmation)
+    {
         AuthenticationScheme = UserIdentity.Scheme;
+        _handover = handover;
+    }
+
+    /// <summary>
+    /// Signs <paramref name="account"/> in on this browser (a persistent session carrying the account's security stamp).
+    /// If the browser was an anonymous user, its conversations and the day's usage move to the account first, in one
+    /// transaction (<see cref="IConversationHandover"/>), before the cookie changes. Returns how many conversations moved.
+    /// </summary>
+    public async Task<int> SignInTakingOverAsync(UserRecord account, string? authenticationMethod = null)
+    {
+        var context = Context;
+        var moved = 0;
+        if (!context.User.IsAccount() && context.User.GetUserId() is { } anonymousId && anonymousId != account.Id)
+        {
+            moved = await _handover.HandOverAsync(anonymousId, account.Id, context.RequestAborted);
+            if (moved > 0)
+            {
+                AccountLog.ConversationsMoved(Logger, moved, anonymousId, account.UserName!);
+            }
+        }
+
+        await SignInAsync(account, isPersistent: true, authenticationMethod);
+        return moved;
+    }
 }

@@ -131,7 +131,7 @@ public static class PasskeyEndpoints
     /// count; the lockout counts here as it does for passwords (a locked account cannot use its passkey either).
     /// </summary>
     private static async Task<IResult> LoginAsync(
-        HttpContext context, SignInManager<UserRecord> signIn, AnonymousHandover handover, ILogger<AccountSignInManager> logger,
+        HttpContext context, AccountSignInManager signIn, ILogger<AccountSignInManager> logger,
         [FromForm] string? credential, [FromForm] string? returnUrl)
     {
         // No guessing throttle: an assertion is a signature over a one-time challenge, there is nothing to guess.
@@ -172,7 +172,7 @@ public static class PasskeyEndpoints
 
         // The new sign count and last use (Identity's replay check for the next assertion).
         await signIn.UserManager.AddOrUpdatePasskeyAsync(user, assertion.Passkey);
-        await AccountEndpoints.SignInAccountAsync(context, signIn, handover, user, logger);
+        await signIn.SignInTakingOverAsync(user, "passkey");
         var admin = await signIn.UserManager.IsInRoleAsync(user, UserIdentity.AdminRole);
         return TypedResults.LocalRedirect(target ?? (admin ? "/admin" : "/"));
     }

@@ -89,6 +89,7 @@ public static class UserIdentity
         var path = request.Path;
         return path.StartsWithSegments("/login") || path.StartsWithSegments("/register") || path.StartsWithSegments("/not-found")
             || path.StartsWithSegments("/account/login") || path.StartsWithSegments("/account/register") || path.StartsWithSegments("/account/reset") || path.StartsWithSegments("/reset-password")
+            || path.StartsWithSegments("/account/external-login") || path.StartsWithSegments("/account/external-callback") || path.StartsWithSegments(ExternalSignInEndpoints.CallbackPath)
             || (CrossSiteRequestGuard.IsSafe(request.Method) && Path.HasExtension(path.Value));
     }
 

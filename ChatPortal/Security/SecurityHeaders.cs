@@ -65,7 +65,8 @@ public sealed class SecurityHeaders(RequestDelegate next, IOptions<SecurityOptio
     {
         var script = scriptHash is null ? "'self'" : $"'self' 'sha256-{scriptHash}'";
         var images = options.AllowExternalImages ? "'self' data: https:" : "'self' data:";
+        var forms = string.Concat(options.FormActionOrigins.Select(origin => " " + origin));
         return $"default-src 'self'; script-src {script}; style-src 'self' 'unsafe-inline'; img-src {images}; "
-            + "font-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'";
+            + $"font-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'{forms}; frame-ancestors 'none'";
     }
 }

@@ -28,6 +28,13 @@ public sealed class SecurityOptions
 
     public SignInThrottleOptions SignIn { get; set; } = new();
 
+    /// <summary>
+    /// Origins besides this one that a form may lead to, its redirects included (the Content-Security-Policy's
+    /// <c>form-action</c>): an OpenID Connect provider adds its own, since its sign-in button's post is redirected there.
+    /// Not a setting: the features that need it add to it.
+    /// </summary>
+    internal List<string> FormActionOrigins { get; } = [];
+
     /// <summary>The parsed <see cref="TrustedProxies"/> (valid after validation).</summary>
     public IReadOnlyList<IPNetwork> TrustedNetworks() => TrustedProxies.Select(p => TryParseNetwork(p, out var network) ? network : throw new FormatException(p)).ToList();
 
