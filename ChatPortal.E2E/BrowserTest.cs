@@ -62,7 +62,13 @@ public abstract class BrowserTest<TFixture>(TFixture fixture) : IAsyncLifetime
 
     private IPage Watch(IPage page, string name)
     {
-        page.PageError += (_, error) => _pageErrors.Enqueue($"[{name}] page error: {error}");
+        page.PageError += (_, error) =>
+        {
+            if (!_expectedConsoleErrors.Any(pattern => pattern.IsMatch(error)))
+            {
+                _pageErrors.Enqueue($"[{name}] page error: {error}");
+            }
+        };
         page.Console += (_, message) =>
         {
             if (message.Type == "error" && !_expectedConsoleErrors.Any(pattern => pattern.IsMatch(message.Text)))
