@@ -58,26 +58,7 @@ public sealed class ModelsFixture : IBrowserFixture, IAsyncLifetime
         }
     }
 
-    public async Task DisposeAsync()
-    {
-        if (_chromium is not null)
-        {
-            await _chromium.DisposeAsync();
-        }
-
-        foreach (var node in new[] { _node, _quotaNode })
-        {
-            if (node is not null)
-            {
-                await node.DisposeAsync();
-            }
-        }
-
-        if (_model is not null)
-        {
-            await _model.DisposeAsync();
-        }
-    }
+    public Task DisposeAsync() => FixtureParts.DisposeAsync(_chromium, _node, _quotaNode, _model);
 
     private static Dictionary<string, string> Simulated(int tokensPerSecond, int responseTokens) => new()
     {

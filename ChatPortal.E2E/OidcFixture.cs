@@ -44,23 +44,7 @@ public sealed class OidcFixture : IBrowserFixture, IAsyncLifetime
         }
     }
 
-    public async Task DisposeAsync()
-    {
-        if (_chromium is not null)
-        {
-            await _chromium.DisposeAsync();
-        }
-
-        if (_node is not null)
-        {
-            await _node.DisposeAsync();
-        }
-
-        if (_provider is not null)
-        {
-            await _provider.DisposeAsync();
-        }
-    }
+    public Task DisposeAsync() => FixtureParts.DisposeAsync(_chromium, _node, _provider);
 }
 
 [CollectionDefinition(Name)]

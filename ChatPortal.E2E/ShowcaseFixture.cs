@@ -35,23 +35,7 @@ public sealed class ShowcaseFixture : IBrowserFixture, IAsyncLifetime
     /// <summary>Keeps the node or the browser as soon as it runs, so a failure of the other one still disposes it.</summary>
     private static async Task Capture<T>(Task<T> start, Action<T> keep) => keep(await start);
 
-    public async Task DisposeAsync()
-    {
-        if (_chromium is not null)
-        {
-            await _chromium.DisposeAsync();
-        }
-
-        if (_node is not null)
-        {
-            await _node.DisposeAsync();
-        }
-
-        if (_model is not null)
-        {
-            await _model.DisposeAsync();
-        }
-    }
+    public Task DisposeAsync() => FixtureParts.DisposeAsync(_chromium, _node, _model);
 }
 
 [CollectionDefinition(Name)]

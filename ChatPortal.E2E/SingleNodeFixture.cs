@@ -44,23 +44,7 @@ public sealed class SingleNodeFixture : IBrowserFixture, IAsyncLifetime
         }
     }
 
-    public async Task DisposeAsync()
-    {
-        if (_chromium is not null)
-        {
-            await _chromium.DisposeAsync();
-        }
-
-        if (_node is not null)
-        {
-            await _node.DisposeAsync();
-        }
-
-        if (_fastNode is not null)
-        {
-            await _fastNode.DisposeAsync();
-        }
-    }
+    public Task DisposeAsync() => FixtureParts.DisposeAsync(_chromium, _node, _fastNode);
 
     private static Dictionary<string, string> InMemory(int tokensPerSecond, int responseTokens) => new()
     {
