@@ -153,7 +153,7 @@ public sealed partial class GenerationEngine(
         var accepted = Stopwatch.GetTimestamp();
         // Same node: neither Redis nor the database stands between the click and the token. A task started under
         // another user id goes the database's way: its conversation may have moved to this user's account since
-        // (AnonymousHandover), and the database knows whose conversation it is now.
+        // (a sign-in hands an anonymous user's conversations over), and the database knows whose conversation it is now.
         if (registry.Find(taskId) is { } local && (userId is null || local.Info.UserId == userId))
         {
 

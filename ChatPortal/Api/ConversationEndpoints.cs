@@ -154,10 +154,7 @@ public static class ConversationEndpoints
         await store.ClearAsync(ApiUser.Id(context), id, context.RequestAborted) switch
         {
             HistoryChange.Done => TypedResults.NoContent(),
-            HistoryChange.AnswerRunning => TypedResults.Problem(
-                detail: RunningAnswerRule.Refusal(HistoryEdit.Clear),
-                statusCode: StatusCodes.Status409Conflict,
-                title: "Generation running"),
+            HistoryChange.AnswerRunning => RefusedWhileRunning(HistoryEdit.Clear),
             _ => ApiUser.NotFound("The conversation"),
         };
 
@@ -199,10 +196,7 @@ public static class ConversationEndpoints
         await engine.DeleteConversationAsync(ApiUser.Id(context), id, context.RequestAborted) switch
         {
             HistoryChange.Done => TypedResults.NoContent(),
-            HistoryChange.AnswerRunning => TypedResults.Problem(
-                detail: RunningAnswerRule.Refusal(HistoryEdit.Delete),
-                statusCode: StatusCodes.Status409Conflict,
-                title: "Generation running"),
+            HistoryChange.AnswerRunning => RefusedWhileRunning(HistoryEdit.Delete),
             _ => ApiUser.NotFound("The conversation"),
         };
 
@@ -278,13 +272,16 @@ public static class ConversationEndpoints
         return await store.SelectBranchAsync(ApiUser.Id(context), id, messageId, context.RequestAborted) switch
         {
             HistoryChange.Done => await GetAsync(id, context, store, engine),
-            HistoryChange.AnswerRunning => TypedResults.Problem(
-                detail: RunningAnswerRule.Refusal(HistoryEdit.SwitchBranch),
-                statusCode: StatusCodes.Status409Conflict,
-                title: "Generation running"),
+            HistoryChange.AnswerRunning => RefusedWhileRunning(HistoryEdit.SwitchBranch),
             _ => ApiUser.NotFound("The conversation or the message"),
         };
     }
+
+    /// <summary>The 409 for a change to the history that a running answer forbids, in <see cref="RunningAnswerRule"/>'s words.</summary>
+    private static IResult RefusedWhileRunning(HistoryEdit edit) => TypedResults.Problem(
+        detail: RunningAnswerRule.Refusal(edit),
+        statusCode: StatusCodes.Status409Conflict,
+        title: "Generation running");
 
     /// <summary>The answer of a start: its event stream, or the problem that kept it from starting.</summary>
     private static IResult Streamed(HttpContext context, StartResult result, GenerationEngine engine, ChatPortalOptions options, TimeProvider time, string? model, string? unknownMessage = null) => result.Outcome switch
