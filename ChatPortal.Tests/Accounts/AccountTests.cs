@@ -107,12 +107,7 @@ public sealed class AccountTests : IClassFixture<AccountTests.Node>
 
         using var cancel = await api.CancelAsync(task);
 
-        Assert.Contains(cancel.StatusCode, new[] { HttpStatusCode.OK, HttpStatusCode.Accepted });
-        var streamed = await reading;
-        Assert.Equal("cancelled", streamed.Status);
-        var messages = (await api.GetConversationAsync(id)).GetProperty("messages").EnumerateArray().ToList();
-        Assert.Equal("cancelled", messages[^1].GetProperty("status").GetString());
-        Assert.Equal(streamed.Text, messages[^1].GetProperty("content").GetString());
+        await AssertStoppedAfterSignInAsync(api, id, cancel, reading);
     }
 
     [Theory]

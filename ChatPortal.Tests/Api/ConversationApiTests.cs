@@ -315,6 +315,21 @@ public sealed class ConversationApiTests : IClassFixture<ConversationApiTests.No
     }
 
     /// <summary>The newest message of a conversation, as the node behind <paramref name="api"/> stores it.</summary>
+    /// <summary>
+    /// An answer that ran while its user signed in, then stopped through the account: the Stop is accepted (200, or 202
+    /// while the owner learns of it through the database: the running task still carries the anonymous id), the stream
+    /// ends cancelled and the stored answer is what was streamed.
+    /// </summary>
+    internal static async Task AssertStoppedAfterSignInAsync(ChatApiClient api, string conversationId, HttpResponseMessage cancel, Task<StreamResult> reading)
+    {
+        Assert.Contains(cancel.StatusCode, new[] { HttpStatusCode.OK, HttpStatusCode.Accepted });
+        var streamed = await reading;
+        Assert.Equal("cancelled", streamed.Status);
+        var stored = await LastMessageAsync(api, conversationId);
+        Assert.Equal("cancelled", stored.GetProperty("status").GetString());
+        Assert.Equal(streamed.Text, stored.GetProperty("content").GetString());
+    }
+
     internal static async Task<JsonElement> LastMessageAsync(ChatApiClient api, string conversationId) =>
         (await api.GetConversationAsync(conversationId)).GetProperty("messages").EnumerateArray().Last();
 
