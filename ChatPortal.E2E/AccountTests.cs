@@ -24,7 +24,7 @@ public sealed class AccountTests(SingleNodeFixture fixture) : BrowserTest<Single
         await Expect(Page.GetByTestId("login-username")).ToBeVisibleAsync();
         await SaveDesktopAndPhoneAsync(Page, "sign-in");
         await Page.GetByTestId("register-link").ClickAsync();
-        var name = $"e2e-{Guid.NewGuid():N}"[..16];
+        var name = $"maria.{Guid.NewGuid():N}"[..10]; // unique per run, and reads like a person in the screenshots
         await Page.GetByTestId("register-username").FillAsync(name);
         await SaveDesktopAndPhoneAsync(Page, "sign-up");
         await Page.GetByTestId("register-password").FillAsync("a long enough passphrase");

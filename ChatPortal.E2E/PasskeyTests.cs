@@ -30,7 +30,7 @@ public sealed class PasskeyTests(SingleNodeFixture fixture) : BrowserTest<Single
             },
         });
 
-        var name = $"pk-{Guid.NewGuid():N}"[..16];
+        var name = $"sam.{Guid.NewGuid():N}"[..8]; // unique per run, and reads like a person in the screenshots
         await Page.GotoAsync(url + "/register");
         await Page.GetByTestId("register-username").FillAsync(name);
         await Page.GetByTestId("register-password").FillAsync("a long enough passphrase");
