@@ -52,7 +52,9 @@ for project in "${projects[@]}"; do
   rc=$?
   set -e
   # Failures with their messages, and the runner's own summary.
-  grep -E '^\s+Failed |^\s+(Error Message|Stack Trace):|^(Passed|Failed)!|error' "$log" | head -200 || true
+  # (Each failure with the lines after it: the message and the top of the stack.)
+  grep -E -A14 '^\s+Failed [A-Za-z]' "$log" | head -300 || true
+  grep -E '^(Passed|Failed)!|error' "$log" | head -50 || true
   if [ $rc -ne 0 ]; then
     status=1
     if ! grep -qE '^(Passed|Failed)!' "$log"; then tail -50 "$log"; fi

@@ -5,6 +5,7 @@ using ChatPortal.Core.Generation;
 using ChatPortal.Core.Storage;
 using ChatPortal.Tests.Storage;
 using Microsoft.AspNetCore.Components;
+using Microsoft.AspNetCore.Components.Web;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using MudBlazor;
@@ -276,9 +277,10 @@ public sealed class ConversationListTests(SqliteStoreDatabase database) : Compon
         cut.Find("[data-testid=conversation-search]").Input("kube");
         cut.WaitForAssertion(() => Assert.Equal("1 result", cut.Find("[data-testid=search-results-heading]").TextContent), TimeSpan.FromSeconds(5));
         Assert.Equal(new[] { id }, ItemIds(cut));
-        cut.Find("[data-testid=conversation-search]").KeyDown("Enter");
+        await cut.Find("[data-testid=conversation-search]").KeyDownAsync(new KeyboardEventArgs { Key = "Enter" });
 
-        Assert.EndsWith($"/c/{id}", Services.GetRequiredService<NavigationManager>().Uri);
+        // The handler awaits the list's OnSelect before it navigates: wait for it rather than read the address at once.
+        cut.WaitForAssertion(() => Assert.EndsWith($"/c/{id}", Services.GetRequiredService<NavigationManager>().Uri), TimeSpan.FromSeconds(5));
     }
 
     [Fact]
