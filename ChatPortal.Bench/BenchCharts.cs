@@ -57,7 +57,7 @@ public static class BenchCharts
             "transactions per answer",
             Categories(report))
         {
-            Note = $"{report.Options.ResponseTokens}-token answers, {report.Options.CancelShare * 100:0} % stopped; answer path = lease renewals out",
+            Note = $"{report.Options.ResponseTokens}-token answers, {report.Options.CancelShare * 100:0} % stopped; answer path = lease renewals and title writes out",
         }
             .AddThreshold(2, "target answer path ≤ 2 (start, end)")
             .Add("push, PostgreSQL's xact_commit, all in", PollingColor, Series(report, CoordinationMode.Push, r => r.PostgresCommitsPerAnswer), dashed: true)

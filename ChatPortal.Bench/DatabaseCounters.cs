@@ -18,7 +18,7 @@ public sealed partial class NodeDatabaseCounters(IReadOnlyList<Uri> nodes) : IDi
     {
         var at = Environment.TickCount64;
         var texts = await Task.WhenAll(nodes.Select(n => _http.GetStringAsync(new Uri(n, "metrics"))));
-        long statements = 0, transactions = 0;
+        long statements = 0, transactions = 0, titleWrites = 0;
         foreach (var text in texts)
         {
             if (Counter(text, "statements") is not { } s || Counter(text, "transactions") is not { } t)
@@ -28,9 +28,10 @@ public sealed partial class NodeDatabaseCounters(IReadOnlyList<Uri> nodes) : IDi
 
             statements += s;
             transactions += t;
+            titleWrites += Counter(text, "title_writes") ?? 0;
         }
 
-        return new DatabaseCounts(statements, transactions, at);
+        return new DatabaseCounts(statements, transactions, titleWrites, at);
     }
 
     /// <summary><c>chatportal_db_statements_total 1234</c> (unit suffixes and labels tolerated).</summary>
@@ -44,17 +45,20 @@ public sealed partial class NodeDatabaseCounters(IReadOnlyList<Uri> nodes) : IDi
 }
 
 /// <summary>Totals since the nodes started, at <see cref="At"/> (Environment.TickCount64).</summary>
-public sealed record DatabaseCounts(long Statements, long Transactions, long At)
+/// <param name="TitleWrites">Model-written titles stored: one statement and one transaction each, also counted in the
+/// other two (<c>chatportal.db.title_writes</c>).</param>
+public sealed record DatabaseCounts(long Statements, long Transactions, long TitleWrites, long At)
 {
     public DatabaseDelta Since(DatabaseCounts earlier) =>
-        new(Statements - earlier.Statements, Transactions - earlier.Transactions, TimeSpan.FromMilliseconds(At - earlier.At));
+        new(Statements - earlier.Statements, Transactions - earlier.Transactions, TimeSpan.FromMilliseconds(At - earlier.At), TitleWrites - earlier.TitleWrites);
 }
 
-public sealed record DatabaseDelta(long Statements, long Transactions, TimeSpan Elapsed)
+public sealed record DatabaseDelta(long Statements, long Transactions, TimeSpan Elapsed, long TitleWrites = 0)
 {
     public static DatabaseDelta None { get; } = new(0, 0, TimeSpan.Zero);
 
-    public DatabaseDelta Plus(DatabaseDelta other) => new(Statements + other.Statements, Transactions + other.Transactions, Elapsed + other.Elapsed);
+    public DatabaseDelta Plus(DatabaseDelta other) =>
+        new(Statements + other.Statements, Transactions + other.Transactions, Elapsed + other.Elapsed, TitleWrites + other.TitleWrites);
 }
 
 /// <summary>

@@ -38,13 +38,18 @@ public sealed record LevelResult
     /// <summary>Database transactions the nodes counted over the level and its quiet gap, per answer (lease renewals included).</summary>
     public double? DbTransactionsPerAnswer { get; init; }
 
-    /// <summary>As <see cref="DbTransactionsPerAnswer"/> without the nodes' idle database background (lease renewals, janitor).</summary>
+    /// <summary>As <see cref="DbTransactionsPerAnswer"/> without the nodes' idle database background (lease renewals, janitor)
+    /// and without the model-written titles (<see cref="TitleWritesPerAnswer"/>).</summary>
     public double? AnswerPathDbTransactionsPerAnswer { get; init; }
+
+    /// <summary>Model-written titles stored, per answer: one UPDATE after a conversation's first answer (every answer of
+    /// the benchmark is one), counted in the all-in figures and taken out of the answer path.</summary>
+    public double? TitleWritesPerAnswer { get; init; }
 
     /// <summary>Database statements the nodes counted, per answer, all in.</summary>
     public double? DbStatementsPerAnswer { get; init; }
 
-    /// <summary>As <see cref="DbStatementsPerAnswer"/> without the idle background.</summary>
+    /// <summary>As <see cref="DbStatementsPerAnswer"/> without the idle background and the title writes.</summary>
     public double? AnswerPathDbStatementsPerAnswer { get; init; }
 
     /// <summary>Database transactions per chunk in the steady window (lease renewals included: an upper bound).</summary>

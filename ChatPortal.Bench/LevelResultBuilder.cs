@@ -41,13 +41,14 @@ public static class LevelResultBuilder
                 : commands.Calls.ToDictionary(c => c.Key, c => (double)c.Value / answers),
             Coordination = coordination,
             DbTransactionsPerAnswer = database.Nodes is { } db ? PerAnswer(db.Transactions) : null,
-            AnswerPathDbTransactionsPerAnswer = database.Nodes is { } dbPath ? PerAnswer(dbPath.Transactions - database.Idle.TransactionsPerSecond * dbPath.Elapsed.TotalSeconds) : null,
+            AnswerPathDbTransactionsPerAnswer = database.Nodes is { } dbPath ? PerAnswer(dbPath.Transactions - dbPath.TitleWrites - database.Idle.TransactionsPerSecond * dbPath.Elapsed.TotalSeconds) : null,
+            TitleWritesPerAnswer = database.Nodes is { } titles ? PerAnswer(titles.TitleWrites) : null,
             DbStatementsPerAnswer = database.Nodes is { } dbStatements ? PerAnswer(dbStatements.Statements) : null,
-            AnswerPathDbStatementsPerAnswer = database.Nodes is { } dbStatementsPath ? PerAnswer(dbStatementsPath.Statements - database.Idle.StatementsPerSecond * dbStatementsPath.Elapsed.TotalSeconds) : null,
+            AnswerPathDbStatementsPerAnswer = database.Nodes is { } dbStatementsPath ? PerAnswer(dbStatementsPath.Statements - dbStatementsPath.TitleWrites - database.Idle.StatementsPerSecond * dbStatementsPath.Elapsed.TotalSeconds) : null,
             DbTransactionsPerChunk = run.Window is { Chunks: > 0, Database: { } windowDb } w ? (double)windowDb.Transactions / w.Chunks : null,
             PostgresCommitsPerAnswer = database.PostgresCommits is { } commits ? PerAnswer(commits) : null,
             AnswerPathPostgresCommitsPerAnswer = database.PostgresCommits is { } pathCommits && database.Nodes is { } span
-                ? PerAnswer(pathCommits - database.Idle.TransactionsPerSecond * span.Elapsed.TotalSeconds)
+                ? PerAnswer(pathCommits - span.TitleWrites - database.Idle.TransactionsPerSecond * span.Elapsed.TotalSeconds)
                 : null,
             ServerCpuMsPerAnswer = serverCpu is { } servers ? PerAnswer(servers.TotalMilliseconds) : null,
             CpuMsPerAnswer = usage.NodeCpu is { } cpu ? PerAnswer(cpu.TotalMilliseconds) : null,

@@ -35,7 +35,7 @@ public static class ResultTables
     public static TextTable Database(BenchReport report)
     {
         var table = new TextTable(
-            "mode", "streams", "db transactions/answer all in", "answer path", "statements/answer all in", "answer path", "db transactions/chunk",
+            "mode", "streams", "db transactions/answer all in", "answer path", "title writes/answer", "statements/answer all in", "answer path", "db transactions/chunk",
             "PostgreSQL commits/answer all in", "answer path", "node CPU ms/answer", "Redis + PostgreSQL CPU ms/answer", "cluster CPU ms/answer");
         foreach (var r in report.Modes.SelectMany(report.Of))
         {
@@ -44,6 +44,7 @@ public static class ResultTables
                 r.Streams.ToString(System.Globalization.CultureInfo.InvariantCulture),
                 Figure.Number(r.DbTransactionsPerAnswer, 2),
                 Figure.Number(r.AnswerPathDbTransactionsPerAnswer, 2),
+                Figure.Number(r.TitleWritesPerAnswer, 2),
                 Figure.Number(r.DbStatementsPerAnswer, 2),
                 Figure.Number(r.AnswerPathDbStatementsPerAnswer, 2),
                 Figure.Number(r.DbTransactionsPerChunk, 4),

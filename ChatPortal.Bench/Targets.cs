@@ -22,7 +22,7 @@ public static class Targets
 
     public static IReadOnlyList<Target> All { get; } =
     [
-        new("Database transactions per answer, answer path (node-reported, lease renewals out) ≤ 2 (start, end)", "every level",
+        new("Database transactions per answer, answer path (node-reported, lease renewals and title writes out) ≤ 2 (start, end)", "every level",
             r => r.AnswerPathDbTransactionsPerAnswer, v => v <= 2, 2, Every,
             "a Stop is recorded in the database too (the cancelled share of answers pays for it), or the idle estimate is off at a low level"),
         new("Database transactions per chunk = 0 (steady window; lease renewals in; < 0.01 counts as 0)", "every level",

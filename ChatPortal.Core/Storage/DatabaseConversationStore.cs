@@ -197,9 +197,12 @@ public sealed class DatabaseConversationStore(
 
     public Task<bool> ReplaceTitleAsync(string conversationId, string expected, string title, CancellationToken cancellationToken = default) =>
         RunAsync("Naming a conversation", async db =>
-            await db.Conversations.Where(c => c.Id == conversationId && c.Title == expected)
-                .ExecuteUpdateAsync(s => s.SetProperty(c => c.Title, title), cancellationToken).ConfigureAwait(false) > 0,
-            cancellationToken);
+        {
+            var renamed = await db.Conversations.Where(c => c.Id == conversationId && c.Title == expected)
+                .ExecuteUpdateAsync(s => s.SetProperty(c => c.Title, title), cancellationToken).ConfigureAwait(false) > 0;
+            statements?.CountTitleWrite();
+            return renamed;
+        }, cancellationToken);
 
     public Task<HistoryChange> SelectBranchAsync(string userId, string conversationId, string messageId, CancellationToken cancellationToken = default) =>
         RunAsync("Switching branch", async db =>

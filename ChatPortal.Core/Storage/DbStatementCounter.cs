@@ -8,11 +8,20 @@ public sealed class DbStatementCounter : DbCommandInterceptor, IDbTransactionInt
 {
     private long _statements;
     private long _transactions;
+    private long _titleWrites;
 
     public long Statements => Interlocked.Read(ref _statements);
 
     /// <summary>Explicit transactions committed, plus statements that ran in a transaction of their own.</summary>
     public long Transactions => Interlocked.Read(ref _transactions);
+
+    /// <summary>
+    /// Model-written titles stored (one statement in a transaction of its own, also counted in <see cref="Statements"/>
+    /// and <see cref="Transactions"/>): once per conversation, after its first answer, so not part of an answer's path.
+    /// </summary>
+    public long TitleWrites => Interlocked.Read(ref _titleWrites);
+
+    public void CountTitleWrite() => Interlocked.Increment(ref _titleWrites);
 
     /// <summary>Counts what ran outside EF Core's commands (a raw batch): its statements, in one explicit transaction.</summary>
     public void CountBatch(int statements)

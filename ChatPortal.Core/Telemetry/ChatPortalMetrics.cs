@@ -59,6 +59,8 @@ public sealed class ChatPortalMetrics : IDisposable
             "Statements this node sent to the database since it started.");
         _meter.CreateObservableCounter("chatportal.db.transactions", () => DatabaseTransactions, "{transaction}",
             "Database transactions this node committed since it started (a statement outside an explicit transaction counts as one).");
+        _meter.CreateObservableCounter("chatportal.db.title_writes", () => _database?.TitleWrites ?? 0, "{statement}",
+            "Model-written titles this node stored since it started (one statement each, counted in the statements and transactions too).");
     }
 
     /// <summary>Statements this node sent to the database since it started (0 without a database).</summary>

@@ -58,6 +58,12 @@ public sealed class BenchmarkSmokeTests(ITestOutputHelper output)
             {
                 Assert.True(perChunk < 0.05, $"{result.Mode}: {perChunk} database transactions per chunk");
             }
+
+            // Model-written titles are counted apart (at most one per conversation; every answer here is a first one)
+            // and taken out of the answer path.
+            Assert.InRange(result.TitleWritesPerAnswer!.Value, 0, 1);
+            Assert.True(result.AnswerPathDbTransactionsPerAnswer <= result.DbTransactionsPerAnswer - result.TitleWritesPerAnswer,
+                $"{result.Mode}: the answer path ({result.AnswerPathDbTransactionsPerAnswer}) still holds the title writes ({result.TitleWritesPerAnswer})");
         }
 
         Assert.Contains(new[] { push, single, polling }, r => r.DbTransactionsPerChunk is not null);

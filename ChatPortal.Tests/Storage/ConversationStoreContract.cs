@@ -3,6 +3,7 @@ using ChatPortal.Core;
 using ChatPortal.Core.Conversations;
 using ChatPortal.Core.Storage;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace ChatPortal.Tests.Storage;
 
@@ -644,8 +645,14 @@ public abstract partial class ConversationStoreContract(StoreDatabase database) 
         await AnswerAsync(named.Id, user, "what is a lease", "A promise.");
         await Store.RenameAsync(user, renamed.Id, "My own name");
 
+        var counter = Node.Services.GetRequiredService<DbStatementCounter>();
+        var (statements, transactions, titleWrites) = (counter.Statements, counter.Transactions, counter.TitleWrites);
         Assert.False(await Store.ReplaceTitleAsync(renamed.Id, Conversation.TitleFrom("what is a fencing token"), "Fencing tokens"));
         Assert.True(await Store.ReplaceTitleAsync(named.Id, Conversation.TitleFrom("what is a lease"), "Leases explained"));
+
+        // Each attempt is one statement in its own transaction, and counted apart as a title write too (the benchmark
+        // takes them out of the answer path: a conversation is named once, not per answer).
+        Assert.Equal((statements + 2, transactions + 2, titleWrites + 2), (counter.Statements, counter.Transactions, counter.TitleWrites));
 
         Assert.Equal("My own name", (await Store.GetAsync(user, renamed.Id))!.Title);
         Assert.Equal("Leases explained", (await Store.GetAsync(user, named.Id))!.Title);
