@@ -183,6 +183,15 @@ public sealed partial class GenerationEngine(
             return view is null ? CancelResult.NotFound(taskId) : new CancelResult(CancelOutcome.Stopped, taskId, view.Status, view.Node);
         }
 
+        // A task of this node that was started under another user id: an anonymous user's, whose conversations a sign-in
+        // handed to this account while the answer ran (the push above named the account, so it did not trip it). The
+        // database has just confirmed that the conversation is this user's and runs this task: stop it now rather than
+        // at the next lease renewal. (On another node it still stops at its owner's next renewal.)
+        if (registry.Find(taskId) is { } handedOver)
+        {
+            handedOver.RequestCancel();
+        }
+
         var status = await WaitForStopAsync(waiter, active, cancellationToken).ConfigureAwait(false);
         metrics.CancelAnswered(status is not null, Stopwatch.GetElapsedTime(accepted));
         return status is null

@@ -314,15 +314,15 @@ public sealed class ConversationApiTests : IClassFixture<ConversationApiTests.No
         Assert.Equal(status, (await cancel.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("status").GetString());
     }
 
-    /// <summary>The newest message of a conversation, as the node behind <paramref name="api"/> stores it.</summary>
     /// <summary>
-    /// An answer that ran while its user signed in, then stopped through the account: the Stop is accepted (200, or 202
-    /// while the owner learns of it through the database: the running task still carries the anonymous id), the stream
-    /// ends cancelled and the stored answer is what was streamed.
+    /// An answer that ran while its user signed in, then stopped through the account on the node that runs it: the
+    /// running task still carries the anonymous id, yet the first request stops it (200 cancelled, once the database
+    /// confirmed whose conversation it is now), the stream ends cancelled and the stored answer is what was streamed.
     /// </summary>
     internal static async Task AssertStoppedAfterSignInAsync(ChatApiClient api, string conversationId, HttpResponseMessage cancel, Task<StreamResult> reading)
     {
-        Assert.Contains(cancel.StatusCode, new[] { HttpStatusCode.OK, HttpStatusCode.Accepted });
+        Assert.Equal(HttpStatusCode.OK, cancel.StatusCode);
+        Assert.Equal("cancelled", (await cancel.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("status").GetString());
         var streamed = await reading;
         Assert.Equal("cancelled", streamed.Status);
         var stored = await LastMessageAsync(api, conversationId);
@@ -330,6 +330,7 @@ public sealed class ConversationApiTests : IClassFixture<ConversationApiTests.No
         Assert.Equal(streamed.Text, stored.GetProperty("content").GetString());
     }
 
+    /// <summary>The newest message of a conversation, as the node behind <paramref name="api"/> stores it.</summary>
     internal static async Task<JsonElement> LastMessageAsync(ChatApiClient api, string conversationId) =>
         (await api.GetConversationAsync(conversationId)).GetProperty("messages").EnumerateArray().Last();
 

@@ -5,6 +5,7 @@ using ChatPortal.Core;
 using ChatPortal.Core.Conversations;
 using ChatPortal.Core.Generation;
 using ChatPortal.Core.Tasks;
+using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -302,6 +303,41 @@ public sealed class GenerationEngineTests : IAsyncDisposable
         Assert.False(task.CancelRequested);
         Assert.Equal(GenerationStatus.Running, task.Status);
         Assert.False(task.Completion.IsCompleted);
+    }
+
+    [Fact]
+    public async Task AnAnswerRunningWhileItsUserSignedInIsStoppedByTheAccountsFirstStopOnItsNode()
+    {
+        var streamed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        Build(StreamsThenWaits(streamed, "Before", " sign-in"));
+        var conversationId = await NewConversationAsync();
+        var task = await StartAsync(conversationId, "A long question");
+        await streamed.Task.WaitAsync(Patience);
+
+        // Alice signs in while it runs: her conversation moves to her account, the running task keeps her anonymous id.
+        const string account = "alice-account";
+        var contexts = _services!.GetRequiredService<IDbContextFactory<ChatPortal.Core.Storage.ChatPortalDbContext>>();
+        await using (var db = await contexts.CreateDbContextAsync())
+        {
+            db.Users.Add(new ChatPortal.Core.Storage.UserRecord { Id = account, UserName = "alice", NormalizedUserName = "ALICE", CreatedAt = DateTime.UtcNow });
+            await db.SaveChangesAsync();
+        }
+
+        Assert.Equal(1, await _services!.GetRequiredService<IConversationHandover>().HandOverAsync(Alice, account));
+        Assert.Equal(Alice, task.Info.UserId);
+
+        // No lease renewal from here on (it would find the Stop's record within 2 s): only the Stop itself can end the
+        // answer now, and its first request does.
+        await _services!.GetRequiredService<ChatPortal.Core.Ownership.LeaseKeeper>().StopAsync(CancellationToken.None);
+        var cancel = await Engine.CancelAsync(task.Id, account);
+
+        Assert.Equal(CancelOutcome.Stopped, cancel.Outcome);
+        Assert.Equal(GenerationStatus.Cancelled, cancel.Status);
+        var stored = (await Store.GetAsync(account, conversationId))!.Messages[^1];
+        Assert.Equal((task.Id, MessageStatus.Cancelled, "Before sign-in"), (stored.Id, stored.Status, stored.Content));
+
+        // The anonymous id it started under no longer stops anything in that conversation.
+        Assert.Equal(CancelOutcome.NotFound, (await Engine.CancelAsync(task.Id, Alice)).Outcome);
     }
 
     [Fact]
