@@ -59,7 +59,7 @@ public static class BenchCharts
         {
             Note = $"{report.Options.ResponseTokens}-token answers, {report.Options.CancelShare * 100:0} % stopped; answer path = lease renewals and title writes out",
         }
-            .AddThreshold(2, "target answer path ≤ 2 (start, end)")
+            .AddThreshold(2, "target ≤ 2 (start, end)")
             .Add("push, PostgreSQL's xact_commit, all in", PollingColor, Series(report, CoordinationMode.Push, r => r.PostgresCommitsPerAnswer), dashed: true)
             .Add("push, node-reported, all in", PushColor, Series(report, CoordinationMode.Push, r => r.DbTransactionsPerAnswer), dashed: true)
             .Add("push, node-reported, answer path", PushColor, Series(report, CoordinationMode.Push, r => r.AnswerPathDbTransactionsPerAnswer))
