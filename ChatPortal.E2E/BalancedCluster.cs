@@ -21,6 +21,7 @@ public sealed class BalancedCluster : IAsyncDisposable
     /// <param name="settings"><c>ChatPortal__*</c> settings, passed on to every node.</param>
     public static async Task<BalancedCluster> StartAsync(int nodes, IReadOnlyDictionary<string, string> settings)
     {
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(nodes, ClusterScript.MaxNodes);
         var cluster = new BalancedCluster(settings);
         try
         {

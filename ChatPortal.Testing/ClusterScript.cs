@@ -9,11 +9,15 @@ namespace ChatPortal.Testing;
 /// </summary>
 public sealed class ClusterScript(IReadOnlyDictionary<string, string> settings)
 {
+    /// <summary>The most nodes a test starts with <c>up N</c> (the block of ports kept free for them).</summary>
+    public const int MaxNodes = 8;
+
     public string Directory { get; } = System.IO.Directory.CreateTempSubdirectory("chatportal-cluster-").FullName;
 
     public int BalancerPort { get; } = FreePort.Next();
 
-    public int BasePort { get; } = FreePort.Next();
+    /// <summary>The first node's port; node i takes <c>BasePort + i - 1</c>, so a block of free ports is reserved.</summary>
+    public int BasePort { get; } = FreePort.NextBlock(MaxNodes);
 
     public int RedisPort { get; } = FreePort.Next();
 
