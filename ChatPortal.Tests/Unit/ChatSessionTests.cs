@@ -294,6 +294,31 @@ public sealed class ChatSessionTests : IAsyncDisposable
         await FinishAsync(session);
     }
 
+    [Fact]
+    public async Task WhileAnotherConversationLoadsNothingOfTheOneLeftCanBeSentTo()
+    {
+        var session = await OpenNewAsync();
+        await session.SendAsync("In the first conversation");
+        _model.Finish();
+        await session.Following.WaitAsync(Patience);
+        var first = session.Conversation!.Id;
+        var second = (await Store.CreateAsync(Alice)).Id;
+
+        // The page's list refresh is the first thing an open waits for: held here, the open is half-way.
+        var listRefreshed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        session.RefreshList = () => listRefreshed.Task;
+        var opening = session.OpenAsync(second);
+
+        Assert.False(opening.IsCompleted);
+        Assert.Null(session.Conversation); // the composer is disabled without one
+        Assert.Empty(session.Messages);
+
+        listRefreshed.SetResult();
+        await opening.WaitAsync(Patience);
+        Assert.Equal(second, session.Conversation!.Id);
+        Assert.Equal(2, (await Store.GetAsync(Alice, first))!.Messages.Count);
+    }
+
     private async Task<ChatSession> OpenNewAsync() => await OpenAsync((await Store.CreateAsync(Alice)).Id);
 
     private async Task<ChatSession> OpenAsync(string conversationId, bool attach = true)

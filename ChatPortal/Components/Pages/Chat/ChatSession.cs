@@ -98,6 +98,14 @@ public sealed partial class ChatSession(
         StopFollowing();
         NotFound = false;
         notices.Clear();
+        if (Conversation?.Id != conversationId)
+        {
+            // Nothing of the conversation being left stays on screen while this one loads: the composer is disabled
+            // until it is here, so a message typed meanwhile cannot go to the one left behind.
+            Conversation = null;
+            Messages = [];
+        }
+
         try
         {
             await RefreshListAsync();
